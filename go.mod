@@ -1,0 +1,3 @@
+module github.com/orymfa/orymfa
+
+go 1.26
