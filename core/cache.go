@@ -1,0 +1,141 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	ory "github.com/ory/client-go"
+	"golang.org/x/sync/singleflight"
+)
+
+// CacheConfig configures the session cache. The zero value is the default: on, 10 s, 10,000
+// sessions. The trade-off: a session revoked in Ory may still pass for up to TTL.
+type CacheConfig struct {
+	// Disabled turns the cache off: every request asks Ory (concurrent requests with the same
+	// credential still share one call).
+	Disabled bool
+	// TTL is how long a verified session is reused (default 10 s). An entry never outlives
+	// the session's expires_at either.
+	TTL time.Duration
+	// MaxEntries bounds the cache; the least recently used session is evicted (default 10,000).
+	MaxEntries int
+}
+
+const (
+	defaultCacheTTL     = 10 * time.Second
+	defaultCacheEntries = 10_000
+)
+
+// sessionStore caches verified sessions under a hash of their credential and coalesces
+// concurrent whoami calls for the same credential. Only grants are cached: errors, "no
+// session" and "step up" answers always go back to Ory.
+type sessionStore struct {
+	lru   *expirable.LRU[[32]byte, cachedSession] // nil when disabled
+	calls singleflight.Group
+	now   func() time.Time
+	ttl   time.Duration
+}
+
+type cachedSession struct {
+	session *ory.Session
+	until   time.Time // min(now+TTL, expires_at)
+}
+
+func newSessionStore(cfg CacheConfig, now func() time.Time) (*sessionStore, error) {
+	st := &sessionStore{now: now, ttl: cfg.TTL}
+	if cfg.Disabled {
+		return st, nil
+	}
+	if cfg.TTL < 0 || cfg.MaxEntries < 0 {
+		return nil, fmt.Errorf("%w: Cache.TTL and Cache.MaxEntries must not be negative", ErrConfig)
+	}
+	if st.ttl == 0 {
+		st.ttl = defaultCacheTTL
+	}
+	size := cfg.MaxEntries
+	if size == 0 {
+		size = defaultCacheEntries
+	}
+	// The LRU's own TTL evicts idle entries in the background; get checks each entry's own
+	// deadline, which may be earlier (expires_at) and follows the configured clock.
+	st.lru = expirable.NewLRU[[32]byte, cachedSession](size, nil, st.ttl)
+	return st, nil
+}
+
+func (st *sessionStore) get(key [32]byte) (*ory.Session, bool) {
+	if st.lru == nil {
+		return nil, false
+	}
+	e, ok := st.lru.Get(key)
+	if !ok {
+		return nil, false
+	}
+	if !st.now().Before(e.until) {
+		st.lru.Remove(key)
+		return nil, false
+	}
+	return e.session, true
+}
+
+func (st *sessionStore) put(key [32]byte, s *ory.Session) {
+	if st.lru == nil {
+		return
+	}
+	until := st.now().Add(st.ttl)
+	if s.ExpiresAt != nil && s.ExpiresAt.Before(until) {
+		until = *s.ExpiresAt
+	}
+	st.lru.Add(key, cachedSession{session: s, until: until})
+}
+
+// CachedSessions is the number of cached sessions (for tests and metrics).
+func (v *Verifier) CachedSessions() int {
+	if v.sessions.lru == nil {
+		return 0
+	}
+	return v.sessions.lru.Len()
+}
+
+// session returns the verified session for cred, from the cache when possible; cached reports
+// which, so a denial based on a cached session can be re-checked with Ory.
+func (v *Verifier) session(ctx context.Context, cred Credential) (s *ory.Session, cached bool, err error) {
+	if cred.IsZero() {
+		return nil, false, ErrNoSession
+	}
+	if s, ok := v.sessions.get(cred.Key()); ok {
+		return s, true, nil
+	}
+	s, err = v.fetch(ctx, cred)
+	return s, false, err
+}
+
+// fetch asks Ory, sharing one call among concurrent callers with the same credential. The
+// shared call does not inherit any one caller's cancellation (it has its own timeout), so a
+// caller that goes away does not fail the others; that caller alone gets its context's error.
+func (v *Verifier) fetch(ctx context.Context, cred Credential) (*ory.Session, error) {
+	key := cred.Key()
+	ch := v.sessions.calls.DoChan(string(key[:]), func() (any, error) {
+		s, err := v.whoami(context.WithoutCancel(ctx), cred)
+		if err == nil {
+			v.sessions.put(key, s)
+		}
+		return s, err
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*ory.Session), nil
+	case <-ctx.Done():
+		err := ctx.Err()
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, &UnavailableError{Status: http.StatusGatewayTimeout, Reason: "request deadline passed while waiting for whoami", Err: err}
+		}
+		return nil, &UnavailableError{Status: http.StatusServiceUnavailable, Reason: "request cancelled while waiting for whoami", Err: err}
+	}
+}

@@ -1,0 +1,50 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Sentinel errors carried by denial decisions; test them with errors.Is.
+var (
+	// ErrNoSession: no credential, or Ory does not know it (whoami 401).
+	ErrNoSession = errors.New("orymfa: no active Ory session")
+	// ErrAAL2Required: the session must be stepped up with a second factor.
+	ErrAAL2Required = errors.New("orymfa: the session needs a second factor (aal2)")
+	// ErrNoSecondFactor: the route needs aal2 but the user has no second factor to prove.
+	ErrNoSecondFactor = errors.New("orymfa: the user has no second factor set up")
+	// ErrRefreshRequired: the second factor was proven too long ago for the route.
+	ErrRefreshRequired = errors.New("orymfa: the second factor must be proven again")
+	// ErrUnavailable: Ory could not be asked or gave no usable answer; see [UnavailableError].
+	ErrUnavailable = errors.New("orymfa: Ory is unavailable")
+)
+
+// UnavailableError tells why Ory gave no usable answer. It matches [ErrUnavailable] with
+// errors.Is and unwraps to the cause.
+type UnavailableError struct {
+	// Status is the HTTP status the app answers with: 504 for a timeout, 503 when Ory
+	// cannot be reached, 502 for an error or nonsense from Ory.
+	Status int
+	// Reason says what happened, without secrets.
+	Reason string
+	// Err is the underlying error, if any.
+	Err error
+}
+
+func (e *UnavailableError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("orymfa: Ory is unavailable (%s): %v", e.Reason, e.Err)
+	}
+	return fmt.Sprintf("orymfa: Ory is unavailable (%s)", e.Reason)
+}
+
+// Unwrap returns the cause.
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrUnavailable) true.
+func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
+
+func badGateway(reason string, err error) *UnavailableError {
+	return &UnavailableError{Status: http.StatusBadGateway, Reason: reason, Err: err}
+}

@@ -1,0 +1,66 @@
+package core
+
+import (
+	"net/url"
+	"strings"
+)
+
+// returnTo is the absolute URL of the original request, where Ory sends the user back after
+// login. The origin comes from Config.AppURL when set, else from X-Forwarded-* when trusted,
+// else from the request itself. Only the path and query of the request target are kept, so an
+// absolute-form target cannot choose the host. It returns "" when no safe URL can be built;
+// Ory then uses its default return URL.
+func (v *Verifier) returnTo(r *Request) string {
+	scheme, host := "http", r.Host
+	if r.TLS {
+		scheme = "https"
+	}
+	switch {
+	case v.appURL != nil:
+		scheme, host = v.appURL.Scheme, v.appURL.Host
+	case v.trustFwd:
+		if p := strings.ToLower(firstValue(r.ForwardedProto)); p == "http" || p == "https" {
+			scheme = p
+		}
+		if h := firstValue(r.ForwardedHost); h != "" {
+			host = h
+		}
+	}
+	if !validHost(host) {
+		return ""
+	}
+	target, err := url.Parse(r.URI)
+	if err != nil || r.URI == "" || r.URI == "*" {
+		return ""
+	}
+	u := url.URL{Scheme: scheme, Host: host, Path: target.Path, RawPath: target.RawPath, RawQuery: target.RawQuery}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	if !strings.HasPrefix(u.Path, "/") {
+		return ""
+	}
+	return u.String()
+}
+
+// firstValue is the first entry of a comma-separated header added to by each proxy hop.
+func firstValue(h string) string {
+	v, _, _ := strings.Cut(h, ",")
+	return strings.TrimSpace(v)
+}
+
+// validHost accepts host[:port] made of DNS name or IP characters only, so a hostile Host
+// header cannot add a user, path or second host to return_to.
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".-:[]_", c) >= 0) {
+			return false
+		}
+	}
+	u, err := url.Parse("http://" + h + "/")
+	return err == nil && u.Host == h && u.Hostname() != ""
+}
