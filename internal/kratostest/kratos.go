@@ -146,11 +146,11 @@ func Start(ctx context.Context, kind Kind, opts ...Option) (*Project, error) {
 
 // launch writes the config for fresh ports, starts Kratos and waits for /health/ready.
 func (p *Project) launch(ctx context.Context, bin string, kind Kind, c config) error {
-	publicPort, err := freePort()
+	publicPort, err := pickPort()
 	if err != nil {
 		return err
 	}
-	adminPort, err := freePort()
+	adminPort, err := pickPort()
 	if err != nil {
 		return err
 	}
@@ -208,6 +208,8 @@ func (p *Project) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-p.exited:
+			// Kratos v1.3.1 exits with status 0 even on a bad config or a port in use; the
+			// reason is only in its log, which the caller appends.
 			return fmt.Errorf("kratostest: kratos exited before it was ready (%v)", p.cmd.ProcessState)
 		case <-ctx.Done():
 			return fmt.Errorf("kratostest: waiting for kratos to be ready: %w", ctx.Err())
@@ -370,6 +372,9 @@ func identitySchema(kind Kind) string {
 }
 `
 }
+
+// pickPort is freePort; a test replaces it to force a port clash.
+var pickPort = freePort
 
 // freePort asks the kernel for a free loopback port and releases it for Kratos to bind.
 func freePort() (int, error) {

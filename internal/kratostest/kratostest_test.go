@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -338,5 +339,48 @@ func TestWaitForCodeHonoursContext(t *testing.T) {
 func TestNewEmailUnique(t *testing.T) {
 	if a, b := NewEmail(), NewEmail(); a == b {
 		t.Fatalf("NewEmail repeated %q", a)
+	}
+}
+
+// TestStartRetriesPortClash makes the first port Kratos gets a taken one: Kratos exits with
+// "address already in use" and Start must try again with fresh ports.
+func TestStartRetriesPortClash(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	calls := 0
+	pickPort = func() (int, error) {
+		calls++
+		if calls == 1 {
+			return taken.Addr().(*net.TCPAddr).Port, nil
+		}
+		return freePort()
+	}
+	defer func() { pickPort = freePort }()
+
+	p, err := Start(testCtx(t), TOTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if calls != 4 {
+		t.Fatalf("picked %d ports, want 4 (two attempts)", calls)
+	}
+	st, b, err := p.Whoami(testCtx(t), "")
+	wantWhoami(t, p, st, b, err, http.StatusUnauthorized, "")
+}
+
+// TestStartFailsFastWhenKratosExits: a binary that exits at once must not make Start wait for
+// its deadline.
+func TestStartFailsFastWhenKratosExits(t *testing.T) {
+	t.Setenv("ORYMFA_KRATOS_BIN", "/bin/false")
+	begin := time.Now()
+	if _, err := Start(testCtx(t), CodeMFA); err == nil || !strings.Contains(err.Error(), "exited before it was ready") {
+		t.Fatalf("err = %v, want an early exit", err)
+	}
+	if d := time.Since(begin); d > 5*time.Second {
+		t.Fatalf("Start took %v to notice the exit", d)
 	}
 }
