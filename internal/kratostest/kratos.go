@@ -97,7 +97,7 @@ type Project struct {
 }
 
 // Start launches one Kratos process of the given kind and waits until it is ready; ctx bounds
-// the wait (and the Kratos build, if the binary is not cached yet). Each call costs about two
+// the wait (and the Kratos build, if the binary is not cached yet). Each call costs one to two
 // seconds, so start projects once per test package, in TestMain. Close stops everything.
 func Start(ctx context.Context, kind Kind, opts ...Option) (*Project, error) {
 	if kind != CodeMFA && kind != TOTP {

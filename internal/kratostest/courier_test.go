@@ -1,0 +1,58 @@
+package kratostest
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestWaitForCodeNewestUnread checks the courier sink alone: the newest unread code wins, a
+// returned code is never returned again, and a waiter wakes up when a code arrives.
+func TestWaitForCodeNewestUnread(t *testing.T) {
+	c := newCourier()
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	p := &Project{courier: c}
+	deliver := func(to, code string) {
+		t.Helper()
+		body := `{"recipient":"` + to + `","template_type":"login_code_valid","template_data":{"to":"` + to + `","login_code":"` + code + `"}}`
+		res, err := http.Post(srv.URL, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusNoContent {
+			t.Fatalf("courier answered %d", res.StatusCode)
+		}
+	}
+	ctx := testCtx(t)
+
+	deliver("a@orymfa.test", "111111")
+	deliver("b@orymfa.test", "222222")
+	deliver("A@orymfa.test", "333333")
+	if code, err := p.WaitForCode(ctx, "a@orymfa.test"); err != nil || code != "333333" {
+		t.Fatalf("WaitForCode = %q, %v; want the newest code 333333", code, err)
+	}
+
+	// Both of a's codes are used up now: the next wait blocks until a new one arrives.
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if code, err := p.WaitForCode(short, "a@orymfa.test"); err == nil {
+		t.Fatalf("WaitForCode returned the old code %q", code)
+	}
+	got := make(chan string, 1)
+	go func() {
+		code, _ := p.WaitForCode(ctx, "a@orymfa.test")
+		got <- code
+	}()
+	deliver("a@orymfa.test", "444444")
+	if code := <-got; code != "444444" {
+		t.Fatalf("waiter got %q, want 444444", code)
+	}
+	if n := len(p.Messages()); n != 4 {
+		t.Fatalf("Messages() has %d messages, want 4", n)
+	}
+}
