@@ -90,10 +90,12 @@ type Project struct {
 	exited  chan struct{} // closed when the Kratos process has exited
 	log     *syncBuffer
 	courier *courier
-	proxy   *whoamiProxy
-	servers []*httptest.Server
-	client  *http.Client
-	once    sync.Once
+	// courierURL is where Kratos POSTs its emails (courier.http.request_config.url).
+	courierURL string
+	proxy      *whoamiProxy
+	servers    []*httptest.Server
+	client     *http.Client
+	once       sync.Once
 }
 
 // Start launches one Kratos process of the given kind and waits until it is ready; ctx bounds
@@ -118,7 +120,9 @@ func Start(ctx context.Context, kind Kind, opts ...Option) (*Project, error) {
 		return nil, fmt.Errorf("kratostest: %w", err)
 	}
 	p.courier = newCourier()
-	p.servers = append(p.servers, httptest.NewServer(p.courier))
+	courierSrv := httptest.NewServer(p.courier)
+	p.servers = append(p.servers, courierSrv)
+	p.courierURL = courierSrv.URL + "/messages"
 
 	// The ports are picked free and then released, so another process may grab one before
 	// Kratos binds it: retry on a clash instead of failing the whole test package.
@@ -314,7 +318,7 @@ func (p *Project) writeConfig(kind Kind, c config, publicPort, adminPort int) (s
 		"courier": map[string]any{
 			"delivery_strategy": "http",
 			"http": map[string]any{"request_config": map[string]any{
-				"url":    p.servers[0].URL + "/messages",
+				"url":    p.courierURL,
 				"method": "POST",
 				"body":   "base64://" + base64.StdEncoding.EncodeToString([]byte(courierBody)),
 			}},
