@@ -1,0 +1,57 @@
+// Package echo protects echo v4 routes with Ory sessions and step-up authentication.
+//
+// Import it under a name that does not clash with the framework's package:
+//
+//	import (
+//		"github.com/labstack/echo/v4"
+//		orymecho "github.com/orymfa/orymfa/echo"
+//	)
+//
+//	e := echo.New()
+//	e.GET("/", home) // public
+//	account := e.Group("/account", orymecho.RequireSession())
+//	account.GET("/profile", profile)
+//	account.POST("/transfer", transfer, orymecho.RequireAAL2(orymecho.WithMaxAge(5*time.Minute)))
+//
+//	func profile(c echo.Context) error {
+//		s, _ := orymecho.Session(c)
+//		return c.JSON(http.StatusOK, echo.Map{"id": s.Identity.Id})
+//	}
+//
+// Guards read ORY_SDK_URL unless given [WithVerifier], and panic at setup when it is missing
+// ([Middleware] with core.NewGuard returns the error instead). The handler never runs on a
+// denial.
+//
+// # Denials
+//
+// A denied browser navigation is redirected (303) to Ory's login, step-up (aal=aal2), refresh
+// or settings flow with return_to set to the original URL; the redirect is written directly.
+// Every other denial is returned as an error, so it flows through the app's HTTPErrorHandler
+// like any echo middleware's: an *echo.HTTPError whose Code is 401 (session_inactive), 403
+// (session_aal2_required, session_refresh_required) or 5xx (Ory unavailable), whose Message
+// is Ory's JSON error shape (echo's default handler writes it unchanged) and whose Internal is
+// a *[DeniedError] carrying the decision. An error handler recognises it with
+//
+//	var denied *orymecho.DeniedError
+//	if errors.As(err, &denied) { ... denied.Decision.RedirectTo ... }
+//
+// or with errors.Is(err, core.ErrAAL2Required) and the other core sentinels. [WithDenyHandler]
+// replaces all of this (echo-jwt's ErrorHandler); [DefaultDenyHandler] and [WriteDecision] are
+// there to fall back on.
+//
+// # Skipping
+//
+// [Skip] wraps a guard with echo's middleware.Skipper, for guards installed with e.Use:
+//
+//	e.Use(orymecho.Skip(isPublic, orymecho.RequireSession()))
+//
+// It is a wrapper, not an Option like echo-jwt's Config.Skipper, because the core carries one
+// adapter value per guard (the deny handler) and two adapter options could not both be kept.
+//
+// # Session
+//
+// The verified session is stored both with c.Set under [SessionKey] and in
+// c.Request().Context() (read it with [Session], or core.SessionFromContext below the
+// handler). A RequireAAL2 on a route inside a RequireSession group reuses the session the
+// group verified: one whoami call per request.
+package echo
