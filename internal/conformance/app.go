@@ -76,4 +76,3 @@ func newApp(v *core.Verifier, maxAge time.Duration, ran *atomic.Int64) App {
 		},
 	}
 }
-
