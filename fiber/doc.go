@@ -1,0 +1,27 @@
+// Package fiber protects fiber v2 routes with Ory sessions and step-up authentication, as
+// native fiber.Handler middleware (no net/http adaptor in between).
+//
+//	app := gofiber.New()
+//	app.Get("/", home) // public
+//	account := app.Group("/account", fiber.RequireSession())
+//	account.Get("/", showAccount)
+//	account.Post("/transfer", fiber.RequireAAL2(fiber.WithMaxAge(5*time.Minute)), transfer)
+//
+//	func showAccount(c *gofiber.Ctx) error {
+//		s, _ := fiber.Session(c)
+//		return c.SendString("hello " + s.Identity.Id)
+//	}
+//
+// Guards read ORY_SDK_URL unless given [WithVerifier]. A denied browser navigation is
+// redirected (303) to Ory's login, step-up (aal=aal2), refresh or settings flow with return_to
+// set to the original URL; an API request gets Ory's JSON error shape (401 session_inactive,
+// 403 session_aal2_required or session_refresh_required). When Ory cannot answer the guard
+// answers 5xx and the handler never runs.
+//
+// The verified session is in c.Locals under [SessionKey] (read it with [Session]) and in
+// c.UserContext(), so code below the handler reads it with core.SessionFromContext. A guard on
+// a route below a guarded group reuses the group's session instead of asking Ory again.
+//
+// Like the gofiber/contrib middleware, a guard takes [WithNext] to skip requests and
+// [WithDenyHandler] to render denials itself.
+package fiber

@@ -1,0 +1,195 @@
+package fiber
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	gofiber "github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+	ory "github.com/ory/client-go"
+	"github.com/valyala/fasthttp"
+
+	"github.com/orymfa/orymfa/core"
+)
+
+// SessionKey is the c.Locals key under which a guard stores the verified *ory.Session. It is a
+// string, as fiber's own middleware use, so templates and other middleware can reach it; read
+// it with [Session], which checks the type.
+const SessionKey = "orymfa.session"
+
+// Option configures a guard.
+type Option = core.Option
+
+// DenyHandler renders a denial instead of the default redirect or JSON. The decision carries
+// the outcome, the Ory URL that resolves it and the default response ([WriteDecision] writes
+// it). Its error goes to fiber's ErrorHandler, like any handler's.
+type DenyHandler func(c *gofiber.Ctx, d *core.Decision) error
+
+// RequireSession lets a request through with any session Ory accepts for whoami.
+// It panics at setup when the configuration is invalid (e.g. ORY_SDK_URL unset).
+func RequireSession(opts ...Option) gofiber.Handler {
+	return handler(core.MustGuard(core.RequireSession, opts...), opts)
+}
+
+// RequireAAL2 lets a request through only with an aal2 session (and, with [WithMaxAge], a
+// recently proven second factor). It panics at setup when the configuration is invalid.
+func RequireAAL2(opts ...Option) gofiber.Handler {
+	return handler(core.MustGuard(core.RequireAAL2, opts...), opts)
+}
+
+// WithMaxAge demands that the second factor was proven within d.
+func WithMaxAge(d time.Duration) Option { return core.WithMaxAge(d) }
+
+// WithVerifier uses an explicitly configured verifier (see core.New) instead of ORY_SDK_URL.
+func WithVerifier(v *core.Verifier) Option { return core.WithVerifier(v) }
+
+// WithMode forces core.ModeBrowser (redirects) or core.ModeAPI (JSON) for a route.
+func WithMode(m core.Mode) Option { return core.WithMode(m) }
+
+// WithDenyHandler renders denials with h instead of the default response.
+func WithDenyHandler(h DenyHandler) Option {
+	return core.WithDenyHandler(setting(func(c *config) { c.deny = h }))
+}
+
+// WithNext skips the guard for requests where next returns true, like the Next field of
+// fiber's own middleware configs. A skipped request has no session.
+func WithNext(next func(c *gofiber.Ctx) bool) Option {
+	return core.WithDenyHandler(setting(func(c *config) { c.next = next }))
+}
+
+// Session returns the session a guard verified for this request. It never panics.
+func Session(c *gofiber.Ctx) (*ory.Session, bool) {
+	if c == nil || c.Context() == nil {
+		return nil, false
+	}
+	s, ok := c.Locals(SessionKey).(*ory.Session)
+	return s, ok && s != nil
+}
+
+// WriteDecision writes a denial's default response: d.Status, every header of d.Header and
+// d.Body. A DenyHandler may call it to fall back to the default.
+func WriteDecision(c *gofiber.Ctx, d *core.Decision) error {
+	h := &c.Response().Header
+	for k, vs := range d.Header {
+		h.Del(k) // replace, as net/http's header map assignment does
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	return c.Status(d.Status).Send(d.Body)
+}
+
+// config holds the fiber-only options.
+type config struct {
+	next func(*gofiber.Ctx) bool
+	deny DenyHandler
+}
+
+// setting is what the fiber-only options store in the core's adapter slot.
+type setting func(*config)
+
+func handler(g *core.Guard, opts []Option) gofiber.Handler {
+	cfg := fiberOptions(opts)
+	return func(c *gofiber.Ctx) error {
+		if cfg.next != nil && cfg.next(c) {
+			return c.Next()
+		}
+		// The user context carries the session of an earlier guard on this request (a group's),
+		// so a stacked guard does not ask Ory again.
+		ctx := c.UserContext()
+		req := request(c)
+		d := g.Check(ctx, &req)
+		if d.Allowed() {
+			if !d.FromContext {
+				c.Locals(SessionKey, d.Session)
+				c.SetUserContext(core.ContextWithSession(ctx, d.Session))
+			}
+			return c.Next()
+		}
+		// Only this copy escapes into the deny handler, so an allowed request does not pay
+		// for a Decision on the heap.
+		denied := d
+		if cfg.deny != nil {
+			return cfg.deny(c, &denied)
+		}
+		return WriteDecision(c, &denied)
+	}
+}
+
+// fiberOptions reads WithNext and WithDenyHandler back from opts. The core carries a single
+// adapter value per guard (the last WithDenyHandler wins), which cannot hold both, so each
+// option is applied on its own to a throwaway guard and its value read back, in order.
+func fiberOptions(opts []Option) config {
+	var cfg config
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		g, err := core.NewGuard(core.RequireSession, core.WithVerifier(probeVerifier()), opt)
+		if err != nil {
+			continue // core.MustGuard has reported it already
+		}
+		switch v := g.DenyHandler().(type) {
+		case setting:
+			v(&cfg)
+		case DenyHandler: // core.WithDenyHandler(fiber.DenyHandler(h)), as with nethttp
+			cfg.deny = v
+		}
+	}
+	return cfg
+}
+
+// probeVerifier only serves fiberOptions; it never asks Ory.
+var probeVerifier = sync.OnceValue(func() *core.Verifier {
+	return core.MustNew(core.Config{SDKURL: "http://probe.invalid", Cache: core.CacheConfig{Disabled: true}})
+})
+
+// request collects the facts the core reads. fasthttp reuses its buffers for the next request
+// once the handler returns, so a string aliasing them must not outlive this one.
+//
+// The credential headers (Cookie, X-Session-Token, Authorization) are copied: on a cache miss
+// the core hands the credential to a shared whoami call (singleflight) that keeps running when
+// this request's context is cancelled (e.g. by a timeout middleware) and that concurrent
+// requests with the same credential wait on, and the answer is cached under it. Copying costs
+// one allocation, for whichever credential header is present.
+//
+// The other fields alias fasthttp's buffers without a copy: the core reads them only during
+// Check, and everything it keeps or returns (ReturnTo, RedirectTo, Header, Body, Err) is built
+// fresh. Host and TLS are taken raw rather than from c.Hostname and c.Protocol, which trust
+// X-Forwarded-* by default; the core uses those headers only when configured to.
+func request(c *gofiber.Ctx) core.Request {
+	fc := c.Context()
+	h := &fc.Request.Header
+	return core.Request{
+		Method:         c.Method(),
+		URI:            utils.UnsafeString(h.RequestURI()), // c.OriginalURL() without Immutable's copy
+		Host:           utils.UnsafeString(fc.Host()),
+		TLS:            fc.IsTLS(),
+		Cookie:         cookieHeader(h),
+		SessionToken:   string(h.Peek("X-Session-Token")),
+		Authorization:  string(h.Peek(gofiber.HeaderAuthorization)),
+		Accept:         utils.UnsafeString(h.Peek(gofiber.HeaderAccept)),
+		ForwardedProto: utils.UnsafeString(h.Peek(gofiber.HeaderXForwardedProto)),
+		ForwardedHost:  utils.UnsafeString(h.Peek(gofiber.HeaderXForwardedHost)),
+	}
+}
+
+// cookieHeader returns a copy of the Cookie headers, joined with "; " when there are several.
+func cookieHeader(h *fasthttp.RequestHeader) string {
+	vs := h.PeekAll(gofiber.HeaderCookie)
+	switch len(vs) {
+	case 0:
+		return ""
+	case 1:
+		return string(vs[0])
+	}
+	var b strings.Builder
+	for i, v := range vs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.Write(v)
+	}
+	return b.String()
+}
