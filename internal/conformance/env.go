@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -43,6 +44,9 @@ func newEnv(t *testing.T, a Adapter, kind kratostest.Kind, sdkURL string, cfg co
 	cfg.SDKURL = sdkURL
 	cfg.APIClient = ory.NewAPIClient(oc)
 	cfg.Now = e.now
+	if cfg.OnError == nil {
+		cfg.OnError = func(_ context.Context, err error) { t.Logf("verifier: %v", err) }
+	}
 	v, err := core.New(cfg)
 	if err != nil {
 		t.Fatalf("core.New: %v", err)

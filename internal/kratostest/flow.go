@@ -103,15 +103,30 @@ type agent interface {
 }
 
 // request sends one JSON request and reads the whole answer. err is only for transport
-// failures; the status is the caller's to judge.
+// failures; the status is the caller's to judge. Kratos on in-memory SQLite refuses a write that
+// overlaps another with "Unable to serialize access due to a concurrent update"; the transaction
+// was rolled back, so the same request is sent again (a bounded number of times).
 func request(ctx context.Context, c *http.Client, method, url string, hdr http.Header, body any) (int, []byte, error) {
-	var r io.Reader
+	var payload []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return 0, nil, fmt.Errorf("kratostest: %w", err)
 		}
-		r = bytes.NewReader(b)
+		payload = b
+	}
+	for attempt := 1; ; attempt++ {
+		status, b, err := requestOnce(ctx, c, method, url, hdr, payload)
+		if err != nil || attempt == 20 || !bytes.Contains(b, []byte("concurrent update")) {
+			return status, b, err
+		}
+	}
+}
+
+func requestOnce(ctx context.Context, c *http.Client, method, url string, hdr http.Header, payload []byte) (int, []byte, error) {
+	var r io.Reader
+	if payload != nil {
+		r = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url, r)
 	if err != nil {
@@ -121,7 +136,7 @@ func request(ctx context.Context, c *http.Client, method, url string, hdr http.H
 		req.Header[k] = v
 	}
 	req.Header.Set("Accept", "application/json")
-	if body != nil {
+	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := c.Do(req)
