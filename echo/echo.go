@@ -121,7 +121,9 @@ func Middleware(g *core.Guard) labecho.MiddlewareFunc {
 			// (a group's), so the core does not ask Ory twice.
 			d := g.Check(r.Context(), &req)
 			if !d.Allowed() {
-				return deny(c, &d)
+				// A copy, so that only denials move the decision to the heap.
+				denied := d
+				return deny(c, &denied)
 			}
 			if !d.FromContext {
 				c.Set(SessionKey, d.Session)
