@@ -104,10 +104,11 @@ func Session(aal string, provenAt time.Time) map[string]any {
 		"authenticator_assurance_level": aal,
 		"authentication_methods":        methods,
 		"identity": map[string]any{
-			"id":        IdentityID,
-			"schema_id": "default",
-			"state":     "active",
-			"traits":    map[string]any{"email": "user@example.com"},
+			"id":         IdentityID,
+			"schema_id":  "default",
+			"schema_url": "http://127.0.0.1/schemas/default",
+			"state":      "active",
+			"traits":     map[string]any{"email": "user@example.com"},
 		},
 	}
 }
