@@ -84,11 +84,12 @@ func Middleware(g *core.Guard) gingonic.HandlerFunc {
 		}
 		// Abort before the deny handler so that even a c.Next() in it cannot run the route.
 		c.Abort()
+		denied := d // a copy, so that only denials move the decision to the heap
 		if deny != nil {
-			deny(c, &d)
+			deny(c, &denied)
 			return
 		}
-		WriteDecision(c, &d)
+		WriteDecision(c, &denied)
 	}
 }
 
