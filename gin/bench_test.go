@@ -41,7 +41,6 @@ func BenchmarkBare(b *testing.B) {
 func BenchmarkCached(b *testing.B) {
 	fake := fakeory.New()
 	defer fake.Close()
-	fake.Respond(answerLikeKratos)
 	v := core.MustNew(core.Config{SDKURL: fake.URL})
 	r := gin.New()
 	r.GET("/r", orymgin.RequireAAL2(orymgin.WithVerifier(v)), handler)
@@ -55,7 +54,6 @@ func BenchmarkCached(b *testing.B) {
 func BenchmarkCold(b *testing.B) {
 	fake := fakeory.New()
 	defer fake.Close()
-	fake.Respond(answerLikeKratos)
 	v := core.MustNew(core.Config{SDKURL: fake.URL, Cache: core.CacheConfig{Disabled: true}})
 	r := gin.New()
 	r.GET("/r", orymgin.RequireAAL2(orymgin.WithVerifier(v)), handler)

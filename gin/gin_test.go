@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	ory "github.com/ory/client-go"
@@ -26,39 +25,12 @@ func newFake(t *testing.T) (*fakeory.Server, *core.Verifier) {
 	t.Helper()
 	fake := fakeory.New()
 	t.Cleanup(fake.Close)
-	fake.Respond(answerLikeKratos)
 	v := core.MustNew(core.Config{
 		SDKURL:  fake.URL,
 		Cache:   core.CacheConfig{Disabled: true},
 		OnError: func(_ context.Context, err error) { t.Log(err) },
 	})
 	return fake, v
-}
-
-// answerLikeKratos is fakeory's default answer plus identity.schema_url, which client-go
-// v1.22.92 requires and fakeory's session document lacks (without it every session is
-// "malformed"). Drop it once fakeory sends schema_url.
-func answerLikeKratos(w http.ResponseWriter, r *http.Request) {
-	cred := r.Header.Get("X-Session-Token")
-	if c, err := r.Cookie(fakeory.CookieName); err == nil {
-		cred = c.Value
-	}
-	aal := ""
-	switch cred {
-	case fakeory.TokenAAL1, fakeory.CookieAAL1:
-		aal = "aal1"
-	case fakeory.TokenAAL2, fakeory.CookieAAL2:
-		aal = "aal2"
-	case fakeory.TokenStepUp, fakeory.CookieStepUp:
-		fakeory.WriteError(w, http.StatusForbidden, "session_aal2_required")
-		return
-	default:
-		fakeory.WriteError(w, http.StatusUnauthorized, "")
-		return
-	}
-	s := fakeory.Session(aal, time.Now())
-	s["identity"].(map[string]any)["schema_url"] = "http://127.0.0.1/schemas/default"
-	fakeory.WriteSession(w, s)
 }
 
 // seen is what the handler observed.
