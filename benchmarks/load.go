@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+)
+
+// maxSamplesPerWorker bounds the memory one worker spends on latencies (and so the request
+// count of a cell): a worker stops early when it has this many samples.
+const maxSamplesPerWorker = 1 << 20
+
+// result is one measured cell.
+type result struct {
+	Requests int           // completed in the measured window
+	Errors   int           // non-200 answers or transport errors (all phases)
+	Elapsed  time.Duration // measured window
+	P50, P99 time.Duration
+	FirstErr string
+}
+
+func (r result) RPS() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Requests) / r.Elapsed.Seconds()
+}
+
+// newClient returns a client for the load: one transport shared by all workers, with enough
+// idle connections per host that every worker keeps its own keep-alive connection.
+func newClient(conns int) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:               nil, // loopback only, never through a proxy
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+			MaxIdleConns:        conns * 2,
+			MaxIdleConnsPerHost: conns * 2,
+			IdleConnTimeout:     30 * time.Second,
+			DisableCompression:  true,
+		},
+		Timeout: 10 * time.Second,
+	}
+}
+
+// checkLoopback refuses any target that is not a loopback address.
+func checkLoopback(target string) error {
+	u, err := url.Parse(target)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(u.Hostname())
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("refusing non-loopback target %q", target)
+	}
+	return nil
+}
+
+// load drives GET target with the session token from c workers: warm-up for warm (not
+// recorded), then dur measured. It stops by itself when dur is over (or ctx ends).
+func load(ctx context.Context, client *http.Client, target, token string, c int, warm, dur time.Duration) (result, error) {
+	if err := checkLoopback(target); err != nil {
+		return result{}, err
+	}
+	start := time.Now()
+	measureFrom := start.Add(warm)
+	end := measureFrom.Add(dur)
+	ctx, cancel := context.WithDeadline(ctx, end.Add(15*time.Second))
+	defer cancel()
+
+	type worker struct {
+		samples []time.Duration
+		errors  int
+		lastEnd time.Time
+		err     string
+	}
+	ws := make([]worker, c)
+	var wg sync.WaitGroup
+	for i := range ws {
+		wg.Go(func() {
+			w := &ws[i]
+			w.samples = make([]time.Duration, 0, 4096)
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+			if err != nil {
+				w.err = err.Error()
+				return
+			}
+			if token != "" {
+				req.Header.Set("X-Session-Token", token)
+			}
+			for len(w.samples) < maxSamplesPerWorker && ctx.Err() == nil {
+				t0 := time.Now()
+				if !t0.Before(end) {
+					return
+				}
+				resp, err := client.Do(req)
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if err == nil && resp.StatusCode != http.StatusOK {
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				t1 := time.Now()
+				if err != nil {
+					w.errors++
+					if w.err == "" {
+						w.err = err.Error()
+					}
+					continue
+				}
+				if !t0.Before(measureFrom) {
+					w.samples = append(w.samples, t1.Sub(t0))
+					w.lastEnd = t1
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	var res result
+	var all []time.Duration
+	last := end
+	for _, w := range ws {
+		all = append(all, w.samples...)
+		res.Errors += w.errors
+		if w.lastEnd.After(last) {
+			last = w.lastEnd
+		}
+		if res.FirstErr == "" {
+			res.FirstErr = w.err
+		}
+	}
+	res.Requests = len(all)
+	res.Elapsed = last.Sub(measureFrom)
+	if len(all) > 0 {
+		slices.Sort(all)
+		res.P50 = all[len(all)*50/100]
+		res.P99 = all[min(len(all)-1, len(all)*99/100)]
+	}
+	return res, nil
+}
