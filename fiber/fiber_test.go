@@ -240,6 +240,23 @@ func TestStacking(t *testing.T) {
 	}
 }
 
+// TestRawHeaderNames: with fasthttp's name normalizing off, header names keep the client's case.
+func TestRawHeaderNames(t *testing.T) {
+	_, v := newFake(t)
+	app := gofiber.New(gofiber.Config{DisableHeaderNormalizing: true})
+	app.Get("/r", fiber.RequireAAL2(fiber.WithVerifier(v)), handle)
+	req := httptest.NewRequest(http.MethodGet, "http://example.com/r", nil)
+	req.Header["x-session-token"] = []string{fakeory.TokenAAL2} // written as is, not canonical
+	resp, err := app.Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d, want 200", resp.StatusCode)
+	}
+}
+
 func TestSessionAccessorNeverPanics(t *testing.T) {
 	if s, ok := fiber.Session(nil); ok || s != nil {
 		t.Error("Session(nil) reported a session")
