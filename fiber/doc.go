@@ -24,4 +24,7 @@
 //
 // Like the gofiber/contrib middleware, a guard takes [WithNext] to skip requests and
 // [WithDenyHandler] to render denials itself.
+//
+// fasthttp answers 431 to request headers larger than fiber's ReadBufferSize (4 KiB by
+// default) before any middleware runs; raise it if the app's cookies need more room.
 package fiber
