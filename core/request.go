@@ -38,16 +38,34 @@ func RequestFromHTTP(r *http.Request) Request {
 	if uri == "" {
 		uri = r.URL.RequestURI()
 	}
+	h := r.Header
 	return Request{
 		Method:         r.Method,
 		URI:            uri,
 		Host:           r.Host,
 		TLS:            r.TLS != nil,
-		Cookie:         strings.Join(r.Header.Values("Cookie"), "; "),
-		SessionToken:   r.Header.Get("X-Session-Token"),
-		Authorization:  r.Header.Get("Authorization"),
-		Accept:         r.Header.Get("Accept"),
-		ForwardedProto: r.Header.Get("X-Forwarded-Proto"),
-		ForwardedHost:  r.Header.Get("X-Forwarded-Host"),
+		Cookie:         joinCookies(h["Cookie"]),
+		SessionToken:   header(h, "X-Session-Token"),
+		Authorization:  header(h, "Authorization"),
+		Accept:         header(h, "Accept"),
+		ForwardedProto: header(h, "X-Forwarded-Proto"),
+		ForwardedHost:  header(h, "X-Forwarded-Host"),
 	}
+}
+
+// header reads a header by its canonical key: http.Header.Get would canonicalise the key on
+// every call, which shows up on the cached path.
+func header(h http.Header, canonicalKey string) string {
+	if v := h[canonicalKey]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// joinCookies joins several Cookie headers (HTTP/2 sends one per cookie); one is returned as is.
+func joinCookies(v []string) string {
+	if len(v) == 1 {
+		return v[0]
+	}
+	return strings.Join(v, "; ")
 }

@@ -29,7 +29,8 @@ func (v *Verifier) returnTo(r *Request) string {
 	if !validHost(host) {
 		return ""
 	}
-	target, err := url.Parse(r.URI)
+	// ParseRequestURI reads "//x/y" as a path (as servers receive it), not as a host.
+	target, err := url.ParseRequestURI(r.URI)
 	if err != nil || r.URI == "" || r.URI == "*" {
 		return ""
 	}

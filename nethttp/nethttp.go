@@ -60,11 +60,12 @@ func Middleware(g *core.Guard) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
+			denial := d // a copy, so d itself stays on the stack on the allowed path
 			if deny != nil {
-				deny(w, r, &d)
+				deny(w, r, &denial)
 				return
 			}
-			WriteDecision(w, &d)
+			WriteDecision(w, &denial)
 		})
 	}
 }

@@ -1,0 +1,91 @@
+package core
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestReturnTo(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  Config
+		req  Request
+		want string
+	}{
+		{"request host and path", Config{}, Request{Host: "app.example:8080", URI: "/a/b?x=1&y=%2F"}, "http://app.example:8080/a/b?x=1&y=%2F"},
+		{"tls", Config{}, Request{Host: "app.example", URI: "/", TLS: true}, "https://app.example/"},
+		{"configured origin wins over Host", Config{AppURL: "https://shop.example"}, Request{Host: "evil.example", URI: "/pay"}, "https://shop.example/pay"},
+		{"forwarded headers ignored unless trusted", Config{}, Request{Host: "app:80", URI: "/p", ForwardedHost: "evil.example", ForwardedProto: "https"}, "http://app:80/p"},
+		{"forwarded headers when trusted", Config{TrustForwardedHeaders: true}, Request{Host: "10.0.0.1", URI: "/p", ForwardedHost: "shop.example, proxy", ForwardedProto: "https"}, "https://shop.example/p"},
+		{"absolute-form target cannot choose the host", Config{}, Request{Host: "app", URI: "http://evil.example/steal?q=1"}, "http://app/steal?q=1"},
+		{"protocol-relative path stays on the host", Config{}, Request{Host: "app", URI: "//evil.example/x"}, "http://app//evil.example/x"},
+		{"hostile Host header", Config{}, Request{Host: "evil.example/@x", URI: "/"}, ""},
+		{"Host with user info", Config{}, Request{Host: "user@evil.example", URI: "/"}, ""},
+		{"empty Host", Config{}, Request{URI: "/"}, ""},
+		{"asterisk target", Config{}, Request{Host: "app", URI: "*"}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.SDKURL = "http://ory.example"
+			v := MustNew(tc.cfg)
+			if got := v.returnTo(&tc.req); got != tc.want {
+				t.Fatalf("returnTo = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFlowURLs(t *testing.T) {
+	v := MustNew(Config{SDKURL: "https://ory.example/"})
+	rt := "https://app.example/pay?x=1"
+	for _, tc := range []struct {
+		out     Outcome
+		require Requirement
+		want    string
+	}{
+		{Login, RequireAAL2, "https://ory.example/self-service/login/browser?return_to=" + url.QueryEscape(rt)},
+		{StepUp, RequireSession, "https://ory.example/self-service/login/browser?aal=aal2&return_to=" + url.QueryEscape(rt)},
+		{Refresh, RequireAAL2, "https://ory.example/self-service/login/browser?refresh=true&aal=aal2&return_to=" + url.QueryEscape(rt)},
+		{Refresh, RequireSession, "https://ory.example/self-service/login/browser?refresh=true&return_to=" + url.QueryEscape(rt)},
+		{Enroll, RequireAAL2, "https://ory.example/self-service/settings/browser?return_to=" + url.QueryEscape(rt)},
+	} {
+		if got := v.flowURL(tc.out, tc.require, rt); got != tc.want {
+			t.Errorf("%v: %q, want %q", tc.out, got, tc.want)
+		}
+	}
+	if got := v.flowURL(Login, RequireSession, ""); got != "https://ory.example/self-service/login/browser" {
+		t.Errorf("without return_to: %q", got)
+	}
+}
+
+func TestCredentials(t *testing.T) {
+	names := credentialNames{cookieNames: []string{"ory_kratos_session"}, cookiePrefixes: []string{"ory_session_"}, bearer: true}
+	for _, tc := range []struct {
+		name string
+		req  Request
+		want Credential
+	}{
+		{"only the Ory cookie is kept", Request{Cookie: "theme=dark; ory_kratos_session=abc; csrf=x"}, Credential{Cookie: "ory_kratos_session=abc"}},
+		{"Ory Network cookie", Request{Cookie: "a=b;ory_session_myslug=v1"}, Credential{Cookie: "ory_session_myslug=v1"}},
+		{"several Ory cookies", Request{Cookie: "ory_kratos_session=a; x=y; ory_session_s=b"}, Credential{Cookie: "ory_kratos_session=a; ory_session_s=b"}},
+		{"a prefix alone is not a name", Request{Cookie: "ory_session_=v"}, Credential{}},
+		{"malformed value dropped", Request{Cookie: `ory_kratos_session="a b"; ory_kratos_session=ok`}, Credential{Cookie: "ory_kratos_session=ok"}},
+		{"X-Session-Token wins", Request{SessionToken: "tok", Cookie: "ory_kratos_session=abc"}, Credential{Token: "tok"}},
+		{"bearer", Request{Authorization: "bearer  tok2 "}, Credential{Token: "tok2"}},
+		{"basic auth is not a token", Request{Authorization: "Basic dXNlcg=="}, Credential{}},
+		{"token with a control character", Request{SessionToken: "a\x01b"}, Credential{}},
+		{"oversized token", Request{SessionToken: strings.Repeat("t", maxCredentialLen+1)}, Credential{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := names.extract(&tc.req); got != tc.want {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+	off := names
+	off.bearer = false
+	if got := off.extract(&Request{Authorization: "Bearer tok"}); !got.IsZero() {
+		t.Fatalf("DisableBearer still read %+v", got)
+	}
+}
