@@ -109,16 +109,31 @@ func (v *Verifier) session(ctx context.Context, cred Credential) (s *ory.Session
 	if s, ok := v.sessions.get(cred.Key()); ok {
 		return s, true, nil
 	}
-	s, err = v.fetch(ctx, cred)
+	s, err = v.coalesced(ctx, cred, false)
 	return s, false, err
 }
 
-// fetch asks Ory, sharing one call among concurrent callers with the same credential. The
+// fetch asks Ory, bypassing the cache: the re-check before a denial.
+func (v *Verifier) fetch(ctx context.Context, cred Credential) (*ory.Session, error) {
+	return v.coalesced(ctx, cred, true)
+}
+
+// coalesced asks Ory, sharing one call among concurrent callers with the same credential. The
 // shared call does not inherit any one caller's cancellation (it has its own timeout), so a
 // caller that goes away does not fail the others; that caller alone gets its context's error.
-func (v *Verifier) fetch(ctx context.Context, cred Credential) (*ory.Session, error) {
+// Unless fresh, the call first looks in the cache again: a caller that missed the cache just
+// before another call filled it must not start a second whoami. Fresh calls (re-checks) use
+// their own key so they never receive a cached answer.
+func (v *Verifier) coalesced(ctx context.Context, cred Credential, fresh bool) (*ory.Session, error) {
 	key := cred.Key()
-	ch := v.sessions.calls.DoChan(string(key[:]), func() (any, error) {
+	callKey := "c" + string(key[:])
+	if fresh {
+		callKey = "f" + string(key[:])
+	}
+	ch := v.sessions.calls.DoChan(callKey, func() (any, error) {
+		if s, ok := v.sessions.get(key); ok && !fresh {
+			return s, nil
+		}
 		s, err := v.whoami(context.WithoutCancel(ctx), cred)
 		if err == nil {
 			v.sessions.put(key, s)
