@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
@@ -126,6 +127,10 @@ func (v *Verifier) fetch(ctx context.Context, cred Credential) (*ory.Session, er
 // their own key so they never receive a cached answer.
 func (v *Verifier) coalesced(ctx context.Context, cred Credential, fresh bool) (*ory.Session, error) {
 	key := cred.Key()
+	// The shared call may outlive this request (other callers wait on it), and an adapter's
+	// strings may alias buffers reused after the request (fasthttp): keep a copy. Only cache
+	// misses pay for it.
+	cred = Credential{Token: strings.Clone(cred.Token), Cookie: strings.Clone(cred.Cookie)}
 	callKey := "c" + string(key[:])
 	if fresh {
 		callKey = "f" + string(key[:])

@@ -16,7 +16,7 @@ type Guard struct {
 	require Requirement
 	maxAge  time.Duration
 	mode    Mode
-	onDeny  any
+	adapter []any
 }
 
 // NewGuard builds a guard for a requirement. Without [WithVerifier] it uses [Default], so a
@@ -44,7 +44,7 @@ func NewGuard(require Requirement, opts ...Option) (*Guard, error) {
 		}
 		o.verifier = v
 	}
-	return &Guard{v: o.verifier, require: require, maxAge: o.maxAge, mode: o.mode, onDeny: o.onDeny}, nil
+	return &Guard{v: o.verifier, require: require, maxAge: o.maxAge, mode: o.mode, adapter: o.adapter}, nil
 }
 
 // MustGuard is like [NewGuard] but panics with the configuration error, for the zero-argument
@@ -57,8 +57,8 @@ func MustGuard(require Requirement, opts ...Option) *Guard {
 	return g
 }
 
-// DenyHandler returns what was passed to [WithDenyHandler], for the adapter to type-check.
-func (g *Guard) DenyHandler() any { return g.onDeny }
+// WithDenyHandler is WithAdapterOption for an adapter's typed deny handler.
+func WithDenyHandler(h any) Option { return WithAdapterOption(h) }
 
 // Check decides one request. A session already in ctx (put there by an earlier guard on the
 // same request) is used without asking Ory again.

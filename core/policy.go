@@ -37,7 +37,7 @@ type guardOptions struct {
 	verifier *Verifier
 	maxAge   time.Duration
 	mode     Mode
-	onDeny   any
+	adapter  []any
 }
 
 // WithMaxAge demands that the second factor (for RequireAAL2) or the last authentication (for
@@ -51,9 +51,23 @@ func WithVerifier(v *Verifier) Option { return func(o *guardOptions) { o.verifie
 // WithMode forces browser redirects or API JSON for a route instead of [ModeAuto].
 func WithMode(m Mode) Option { return func(o *guardOptions) { o.mode = m } }
 
-// WithDenyHandler replaces the rendering of denials. h is adapter specific (each adapter
-// exports a typed WithDenyHandler); the core only carries it to the adapter.
-func WithDenyHandler(h any) Option { return func(o *guardOptions) { o.onDeny = h } }
+// WithAdapterOption carries an adapter-specific setting (a typed deny handler, fiber's Next,
+// echo's Skipper) through the core to the adapter, which reads it with [AdapterOption]. The
+// core never looks at it. Each adapter exports typed options built on this.
+func WithAdapterOption(v any) Option {
+	return func(o *guardOptions) { o.adapter = append(o.adapter, v) }
+}
+
+// AdapterOption returns the last adapter option of type T given to the guard.
+func AdapterOption[T any](g *Guard) (T, bool) {
+	for i := len(g.adapter) - 1; i >= 0; i-- {
+		if v, ok := g.adapter[i].(T); ok {
+			return v, true
+		}
+	}
+	var zero T
+	return zero, false
+}
 
 // evaluate applies the route's requirement to a verified session. It returns Allow or the
 // outcome that would satisfy the route.

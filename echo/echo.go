@@ -109,7 +109,7 @@ func Session(c labecho.Context) (*ory.Session, bool) {
 // Middleware turns a guard built with core.NewGuard (which returns configuration errors
 // instead of panicking) into echo middleware.
 func Middleware(g *core.Guard) labecho.MiddlewareFunc {
-	deny, _ := g.DenyHandler().(DenyHandler)
+	deny, _ := core.AdapterOption[DenyHandler](g)
 	if deny == nil {
 		deny = DefaultDenyHandler
 	}

@@ -57,7 +57,7 @@ func runBench(b *testing.B, h fasthttp.RequestHandler) {
 func BenchmarkBare(b *testing.B) { runBench(b, benchHandler(nil)) }
 
 func BenchmarkCached(b *testing.B) {
-	fake := startFake()
+	fake := fakeory.New()
 	defer fake.Close()
 	v := core.MustNew(core.Config{SDKURL: fake.URL})
 	runBench(b, benchHandler(fiber.RequireAAL2(fiber.WithVerifier(v))))
@@ -67,7 +67,7 @@ func BenchmarkCached(b *testing.B) {
 }
 
 func BenchmarkCold(b *testing.B) {
-	fake := startFake()
+	fake := fakeory.New()
 	defer fake.Close()
 	v := core.MustNew(core.Config{SDKURL: fake.URL, Cache: core.CacheConfig{Disabled: true}})
 	runBench(b, benchHandler(fiber.RequireAAL2(fiber.WithVerifier(v))))

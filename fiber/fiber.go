@@ -1,7 +1,6 @@
 package fiber
 
 import (
-	"sync"
 	"time"
 
 	gofiber "github.com/gofiber/fiber/v2"
@@ -27,13 +26,13 @@ type DenyHandler func(c *gofiber.Ctx, d *core.Decision) error
 // RequireSession lets a request through with any session Ory accepts for whoami.
 // It panics at setup when the configuration is invalid (e.g. ORY_SDK_URL unset).
 func RequireSession(opts ...Option) gofiber.Handler {
-	return handler(core.MustGuard(core.RequireSession, opts...), opts)
+	return handler(core.MustGuard(core.RequireSession, opts...))
 }
 
 // RequireAAL2 lets a request through only with an aal2 session (and, with [WithMaxAge], a
 // recently proven second factor). It panics at setup when the configuration is invalid.
 func RequireAAL2(opts ...Option) gofiber.Handler {
-	return handler(core.MustGuard(core.RequireAAL2, opts...), opts)
+	return handler(core.MustGuard(core.RequireAAL2, opts...))
 }
 
 // WithMaxAge demands that the second factor was proven within d.
@@ -46,15 +45,14 @@ func WithVerifier(v *core.Verifier) Option { return core.WithVerifier(v) }
 func WithMode(m core.Mode) Option { return core.WithMode(m) }
 
 // WithDenyHandler renders denials with h instead of the default response.
-func WithDenyHandler(h DenyHandler) Option {
-	return core.WithDenyHandler(setting(func(c *config) { c.deny = h }))
-}
+func WithDenyHandler(h DenyHandler) Option { return core.WithAdapterOption(h) }
+
+// nextFunc is WithNext's setting, typed so the guard can find it among the adapter options.
+type nextFunc func(c *gofiber.Ctx) bool
 
 // WithNext skips the guard for requests where next returns true, like the Next field of
 // fiber's own middleware configs. A skipped request has no session.
-func WithNext(next func(c *gofiber.Ctx) bool) Option {
-	return core.WithDenyHandler(setting(func(c *config) { c.next = next }))
-}
+func WithNext(next func(c *gofiber.Ctx) bool) Option { return core.WithAdapterOption(nextFunc(next)) }
 
 // Session returns the session a guard verified for this request. It never panics.
 func Session(c *gofiber.Ctx) (*ory.Session, bool) {
@@ -78,19 +76,11 @@ func WriteDecision(c *gofiber.Ctx, d *core.Decision) error {
 	return c.Status(d.Status).Send(d.Body)
 }
 
-// config holds the fiber-only options.
-type config struct {
-	next func(*gofiber.Ctx) bool
-	deny DenyHandler
-}
-
-// setting is what the fiber-only options store in the core's adapter slot.
-type setting func(*config)
-
-func handler(g *core.Guard, opts []Option) gofiber.Handler {
-	cfg := fiberOptions(opts)
+func handler(g *core.Guard) gofiber.Handler {
+	next, _ := core.AdapterOption[nextFunc](g)
+	deny, _ := core.AdapterOption[DenyHandler](g)
 	return func(c *gofiber.Ctx) error {
-		if cfg.next != nil && cfg.next(c) {
+		if next != nil && next(c) {
 			return c.Next()
 		}
 		// The user context carries the session of an earlier guard on this request (a group's),
@@ -108,53 +98,19 @@ func handler(g *core.Guard, opts []Option) gofiber.Handler {
 		// Only this copy escapes into the deny handler, so an allowed request does not pay
 		// for a Decision on the heap.
 		denied := d
-		if cfg.deny != nil {
-			return cfg.deny(c, &denied)
+		if deny != nil {
+			return deny(c, &denied)
 		}
 		return WriteDecision(c, &denied)
 	}
 }
 
-// fiberOptions reads WithNext and WithDenyHandler back from opts. The core carries a single
-// adapter value per guard (the last WithDenyHandler wins), which cannot hold both, so each
-// option is applied on its own to a throwaway guard and its value read back, in order.
-func fiberOptions(opts []Option) config {
-	var cfg config
-	for _, opt := range opts {
-		if opt == nil {
-			continue
-		}
-		g, err := core.NewGuard(core.RequireSession, core.WithVerifier(probeVerifier()), opt)
-		if err != nil {
-			continue // core.MustGuard has reported it already
-		}
-		switch v := g.DenyHandler().(type) {
-		case setting:
-			v(&cfg)
-		case DenyHandler: // core.WithDenyHandler(fiber.DenyHandler(h)), as with nethttp
-			cfg.deny = v
-		}
-	}
-	return cfg
-}
-
-// probeVerifier only serves fiberOptions; it never asks Ory.
-var probeVerifier = sync.OnceValue(func() *core.Verifier {
-	return core.MustNew(core.Config{SDKURL: "http://probe.invalid", Cache: core.CacheConfig{Disabled: true}})
-})
-
 // request collects the facts the core reads. fasthttp reuses its buffers for the next request
 // once the handler returns, so a string aliasing them must not outlive this one.
 //
-// The credential headers (Cookie, X-Session-Token, Authorization) are copied: on a cache miss
-// the core hands the credential to a shared whoami call (singleflight) that keeps running when
-// this request's context is cancelled (e.g. by a timeout middleware) and that concurrent
-// requests with the same credential wait on, and the answer is cached under it. Copying costs
-// one allocation, for whichever credential header is present.
-//
-// The other fields alias fasthttp's buffers without a copy: the core reads them only during
-// Check, and everything it keeps or returns (ReturnTo, RedirectTo, Header, Body, Err) is built
-// fresh. Host and TLS are taken raw rather than from c.Hostname and c.Protocol, which trust
+// No field is copied: the core reads them only during Check, copies the credential itself
+// before handing it to a whoami call that may outlive the request (on a cache miss only), and
+// builds everything it keeps or returns (ReturnTo, RedirectTo, Header, Body, Err) fresh. Host and TLS are taken raw rather than from c.Hostname and c.Protocol, which trust
 // X-Forwarded-* by default; the core uses those headers only when configured to.
 func request(c *gofiber.Ctx) core.Request {
 	fc := c.Context()
@@ -172,7 +128,7 @@ func request(c *gofiber.Ctx) core.Request {
 			switch {
 			case is(k, "Cookie"):
 				if r.Cookie == "" {
-					r.Cookie = string(v)
+					r.Cookie = utils.UnsafeString(v)
 				} else { // several Cookie headers are joined, as for net/http
 					r.Cookie += "; " + string(v)
 				}
@@ -181,11 +137,11 @@ func request(c *gofiber.Ctx) core.Request {
 			}
 		case len("Authorization"):
 			if r.Authorization == "" && is(k, "Authorization") {
-				r.Authorization = string(v)
+				r.Authorization = utils.UnsafeString(v)
 			}
 		case len("X-Session-Token"):
 			if r.SessionToken == "" && is(k, "X-Session-Token") {
-				r.SessionToken = string(v)
+				r.SessionToken = utils.UnsafeString(v)
 			}
 		case len("X-Forwarded-Host"):
 			if r.ForwardedHost == "" && is(k, "X-Forwarded-Host") {

@@ -23,7 +23,7 @@ import (
 // every whoami call the middleware makes shows in fake.Calls().
 func newFake(t *testing.T) (*fakeory.Server, *core.Verifier) {
 	t.Helper()
-	fake := startFake()
+	fake := fakeory.New()
 	t.Cleanup(fake.Close)
 	return fake, core.MustNew(core.Config{SDKURL: fake.URL, Cache: core.CacheConfig{Disabled: true}})
 }
@@ -303,7 +303,7 @@ func (b *blockingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // call goes on (the core shares it with other requests and caches its answer). fasthttp then
 // reuses the request's buffers; the call must still send the original credential.
 func TestCredentialOutlivesRequest(t *testing.T) {
-	fake := startFake()
+	fake := fakeory.New()
 	t.Cleanup(fake.Close)
 	bt := &blockingTransport{release: make(chan struct{}), seen: make(chan string, 1)}
 	client := newAPIClient(fake.URL, bt)

@@ -68,7 +68,7 @@ func Session(c *gingonic.Context) (*ory.Session, bool) {
 // Middleware turns a guard built with core.NewGuard (which returns configuration errors
 // instead of panicking) into gin middleware.
 func Middleware(g *core.Guard) gingonic.HandlerFunc {
-	deny, _ := g.DenyHandler().(DenyHandler)
+	deny, _ := core.AdapterOption[DenyHandler](g)
 	return func(c *gingonic.Context) {
 		req := core.RequestFromHTTP(c.Request)
 		// The request context carries the session of an earlier guard on this request, so

@@ -48,7 +48,7 @@ func SessionFromContext(ctx context.Context) (*ory.Session, bool) {
 
 // Middleware turns a guard into net/http middleware; chi uses it too.
 func Middleware(g *core.Guard) func(http.Handler) http.Handler {
-	deny, _ := g.DenyHandler().(DenyHandler)
+	deny, _ := core.AdapterOption[DenyHandler](g)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			req := core.RequestFromHTTP(r)
