@@ -1,0 +1,336 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// options says what to run where; the test sets free ports.
+type options struct {
+	framework    string
+	addr         string // app and UI, e.g. 127.0.0.1:4455
+	kratosPublic string
+	kratosAdmin  string
+	kratosBin    string
+	appBin       string
+	log          io.Writer
+}
+
+var frameworks = []string{"nethttp", "chi", "gin", "echo", "fiber"}
+
+// demo is a running demo: Kratos, the example app and the UI server.
+type demo struct {
+	appURL    string // http://127.0.0.1:4455
+	publicURL string // Kratos public API
+	adminURL  string
+	mail      *mailbox
+	// failed receives an error when Kratos or the app exits on its own.
+	failed chan error
+
+	dir       string
+	kratos    *process
+	app       *process
+	server    *http.Server
+	closeOnce sync.Once
+}
+
+// start checks the ports, starts Kratos and the app, and serves the UI. It returns once all
+// of them answer; ctx bounds only the startup.
+func start(ctx context.Context, o options) (_ *demo, err error) {
+	if !contains(frameworks, o.framework) {
+		return nil, fmt.Errorf("unknown framework %q: pick one of %s", o.framework, strings.Join(frameworks, ", "))
+	}
+	// Hold the UI's port from the check on; Kratos's ports are checked and released for it.
+	ln, err := listen(o.addr, "the app and login UI")
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range []struct{ addr, what string }{{o.kratosPublic, "Kratos's public API"}, {o.kratosAdmin, "Kratos's admin API"}} {
+		l, err := listen(p.addr, p.what)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		l.Close()
+	}
+
+	d := &demo{
+		appURL:    "http://" + o.addr,
+		publicURL: "http://" + o.kratosPublic,
+		adminURL:  "http://" + o.kratosAdmin,
+		failed:    make(chan error, 2),
+	}
+	d.mail = newMailbox(o.log)
+	defer func() {
+		if err != nil {
+			ln.Close()
+			d.Close()
+		}
+	}()
+	if d.dir, err = os.MkdirTemp("", "orymfa-demo-"); err != nil {
+		return nil, err
+	}
+
+	examples, err := examplesDir()
+	if err != nil {
+		return nil, err
+	}
+	kratosBin, err := kratosBinary(ctx, o, examples)
+	if err != nil {
+		return nil, err
+	}
+	appBin := o.appBin
+	if appBin == "" {
+		appBin = filepath.Join(d.dir, o.framework)
+		fmt.Fprintf(o.log, "building the %s example…\n", o.framework)
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", appBin, "./"+o.framework)
+		cmd.Dir = examples
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("building the %s example: %w\n%s", o.framework, err, out)
+		}
+	}
+
+	// Serve the UI (and the courier sink) before Kratos starts: Kratos sends mail to it.
+	ui, err := newUI(d.publicURL, d.mail)
+	if err != nil {
+		return nil, err
+	}
+	appPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	appInternal := &url.URL{Scheme: "http", Host: "127.0.0.1:" + appPort}
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", ui)
+	mux.Handle("/", &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(appInternal)
+			r.Out.Host = r.In.Host // the app builds return_to from the Host the browser used
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			http.Error(w, "the example app is not answering: "+err.Error(), http.StatusBadGateway)
+		},
+	})
+	d.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := d.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.failed <- fmt.Errorf("UI server: %w", err)
+		}
+	}()
+
+	cfgPath, err := writeKratosConfig(d.dir, kratosConfig{
+		publicAddr: o.kratosPublic,
+		adminAddr:  o.kratosAdmin,
+		appURL:     d.appURL,
+	})
+	if err != nil {
+		return nil, err
+	}
+	kratosLog := filepath.Join(d.dir, "kratos.log")
+	d.kratos, err = startProcess("Kratos", kratosBin, []string{"serve", "--dev", "--watch-courier", "--config", cfgPath}, nil, d.dir, kratosLog, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitReady(ctx, d.adminURL+"/admin/health/ready", d.kratos); err != nil {
+		return nil, fmt.Errorf("%w\n--- Kratos log (%s) ---\n%s", err, kratosLog, tail(kratosLog, 40))
+	}
+
+	env := []string{"ORY_SDK_URL=" + d.publicURL, "ADDR=" + appInternal.Host}
+	d.app, err = startProcess("the "+o.framework+" example", appBin, nil, env, examples, "", prefixWriter(o.log, "["+o.framework+"] "))
+	if err != nil {
+		return nil, err
+	}
+	if err := waitReady(ctx, appInternal.String()+"/", d.app); err != nil {
+		return nil, err
+	}
+	go d.watch(d.kratos, kratosLog)
+	go d.watch(d.app, "")
+
+	fmt.Fprintf(o.log, `
+orymfa demo: the %[1]s example is running
+
+  app and login UI  %[2]s/
+  dev mailbox       %[2]s/ui/mailbox
+  Ory Kratos        %[3]s (public), %[4]s (admin); log: %[5]s
+
+Open %[2]s/account, sign up with an email and a password, then open %[2]s/transfer.
+Every user has a second factor here: a one-time code sent by email. Codes appear in the dev
+mailbox and in this terminal. Add an authenticator app (TOTP) under %[2]s/ui/settings.
+Ctrl-C stops everything.
+
+`, o.framework, d.appURL, d.publicURL, d.adminURL, kratosLog)
+	return d, nil
+}
+
+// watch reports a process that exits while the demo runs.
+func (d *demo) watch(p *process, logPath string) {
+	<-p.exited
+	if p.stopping.Load() {
+		return
+	}
+	err := fmt.Errorf("%s exited: %v", p.name, p.cmd.ProcessState)
+	if logPath != "" {
+		err = fmt.Errorf("%w\n--- log (%s) ---\n%s", err, logPath, tail(logPath, 40))
+	}
+	d.failed <- err
+}
+
+// Close stops the app, Kratos and the UI server and removes the temp dir.
+func (d *demo) Close() {
+	d.closeOnce.Do(func() {
+		if d.server != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = d.server.Shutdown(ctx)
+			cancel()
+		}
+		d.app.stop()
+		d.kratos.stop()
+		if d.dir != "" {
+			os.RemoveAll(d.dir)
+		}
+	})
+}
+
+// listen binds addr or explains plainly that the port is taken.
+func listen(addr, what string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscallEADDRINUSE) {
+			return nil, fmt.Errorf("port %s (for %s) is already in use: is another demo running? Stop it, or choose other ports with -addr, -kratos-public and -kratos-admin", addr, what)
+		}
+		return nil, fmt.Errorf("cannot listen on %s (for %s): %w", addr, what, err)
+	}
+	return ln, nil
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	_, port, err := net.SplitHostPort(l.Addr().String())
+	return port, err
+}
+
+// waitReady polls url until it answers below 500, p exits or ctx ends (at most a minute).
+func waitReady(ctx context.Context, url string, p *process) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	client := &http.Client{
+		Timeout:       2 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		if res, err := client.Do(req); err == nil {
+			res.Body.Close()
+			if res.StatusCode < 500 {
+				return nil
+			}
+		}
+		select {
+		case <-p.exited:
+			return fmt.Errorf("%s exited before it was ready: %v", p.name, p.cmd.ProcessState)
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s to answer at %s: %w", p.name, url, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// examplesDir finds the examples module: the working directory or one above it.
+func examplesDir() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.HasPrefix(b, []byte("module github.com/orymfa/orymfa/examples\n")) {
+			return dir, nil
+		}
+		if sub := filepath.Join(dir, "examples"); dir != sub {
+			if b, err := os.ReadFile(filepath.Join(sub, "go.mod")); err == nil && bytes.HasPrefix(b, []byte("module github.com/orymfa/orymfa/examples\n")) {
+				return sub, nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("cannot find the examples module (github.com/orymfa/orymfa/examples): run the demo from the orymfa repository, e.g. with scripts/demo.sh")
+		}
+		dir = parent
+	}
+}
+
+// kratosBinary returns -kratos, $ORYMFA_KRATOS_BIN, or what scripts/build-kratos.sh prints.
+func kratosBinary(ctx context.Context, o options, examples string) (string, error) {
+	if o.kratosBin != "" {
+		return o.kratosBin, nil
+	}
+	if bin := os.Getenv("ORYMFA_KRATOS_BIN"); bin != "" {
+		return bin, nil
+	}
+	script := filepath.Join(filepath.Dir(examples), "scripts", "build-kratos.sh")
+	cmd := exec.CommandContext(ctx, "bash", script)
+	cmd.Stderr = o.log
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("building Ory Kratos with %s failed (%w): it needs Go, gcc (cgo, for sqlite) and the Go module proxy; see its output above", script, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// tail returns the last n lines of the file at path.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// prefixWriter writes each line to w with prefix.
+func prefixWriter(w io.Writer, prefix string) io.Writer {
+	pr, pw := io.Pipe()
+	go func() {
+		s := bufio.NewScanner(pr)
+		for s.Scan() {
+			fmt.Fprintln(w, prefix+s.Text())
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	return pw
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,427 @@
+package main
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"log"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// ui serves the self-service pages for Kratos's browser flows, generically: each page fetches
+// its flow from Kratos (with the browser's cookies, for the CSRF check) and renders the flow's
+// UI nodes as plain HTML forms that post straight to Kratos.
+type ui struct {
+	public string // Kratos public URL, e.g. http://127.0.0.1:4433
+	client *http.Client
+	mail   *mailbox
+	pages  map[string]*template.Template
+}
+
+// flowKinds are the browser flows the UI renders, by their path under /self-service/.
+var flowKinds = []string{"login", "registration", "settings", "verification", "recovery"}
+
+func newUI(public string, mail *mailbox) (http.Handler, error) {
+	u := &ui{
+		public: public,
+		mail:   mail,
+		client: &http.Client{
+			Timeout:       10 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		pages: map[string]*template.Template{},
+	}
+	funcs := template.FuncMap{"value": nodeValue, "imgsrc": imgSrc, "since": since}
+	for _, name := range []string{"flow", "error", "mailbox"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		u.pages[name] = t
+	}
+	mux := http.NewServeMux()
+	for _, kind := range flowKinds {
+		mux.HandleFunc("GET /ui/"+kind, func(w http.ResponseWriter, r *http.Request) { u.flow(w, r, kind) })
+	}
+	mux.HandleFunc("GET /ui/error", u.error)
+	mux.HandleFunc("GET /ui/mailbox", u.mailbox)
+	mux.Handle("POST "+courierPath, mail)
+	mux.HandleFunc("GET /ui/{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/ui/settings", http.StatusSeeOther)
+	})
+	return mux, nil
+}
+
+// Kratos's flow, as far as the UI renders it.
+type (
+	flow struct {
+		ID           string `json:"id"`
+		State        string `json:"state"`
+		ReturnTo     string `json:"return_to"`
+		RequestedAAL string `json:"requested_aal"`
+		Refresh      bool   `json:"refresh"`
+		UI           struct {
+			Action   string    `json:"action"`
+			Method   string    `json:"method"`
+			Nodes    []node    `json:"nodes"`
+			Messages []message `json:"messages"`
+		} `json:"ui"`
+	}
+	node struct {
+		Type       string     `json:"type"`
+		Group      string     `json:"group"`
+		Attributes attributes `json:"attributes"`
+		Messages   []message  `json:"messages"`
+		Meta       struct {
+			Label *message `json:"label"`
+		} `json:"meta"`
+	}
+	attributes struct {
+		Name         string   `json:"name"`
+		Type         string   `json:"type"`
+		Value        any      `json:"value"`
+		Required     bool     `json:"required"`
+		Disabled     bool     `json:"disabled"`
+		Autocomplete string   `json:"autocomplete"`
+		ID           string   `json:"id"`
+		Src          string   `json:"src"`
+		Width        int      `json:"width"`
+		Height       int      `json:"height"`
+		Href         string   `json:"href"`
+		Title        *message `json:"title"`
+		Text         *message `json:"text"`
+	}
+	message struct {
+		ID      int64          `json:"id"`
+		Text    string         `json:"text"`
+		Type    string         `json:"type"` // info, error, success
+		Context map[string]any `json:"context"`
+	}
+)
+
+// Label is the text shown for a node.
+func (n node) Label() string {
+	if n.Meta.Label != nil {
+		return n.Meta.Label.Text
+	}
+	return n.Attributes.Name
+}
+
+// Secrets lists the backup codes of a lookup_secret_codes text node.
+func (n node) Secrets() []string {
+	if n.Attributes.Text == nil {
+		return nil
+	}
+	list, _ := n.Attributes.Text.Context["secrets"].([]any)
+	var out []string
+	for _, s := range list {
+		if m, ok := s.(map[string]any); ok {
+			if t, ok := m["text"].(string); ok {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+type form struct {
+	Title, Action, Method string
+	Nodes                 []node
+}
+
+type link struct{ Text, Href string }
+
+type flowPage struct {
+	Title, Intro string
+	Kind         string
+	Messages     []message
+	Forms        []form
+	Links        []link
+	CodeHint     bool
+}
+
+// groupTitles name the sections of a flow page.
+var groupTitles = map[string]string{
+	"password":      "Password",
+	"code":          "Code by email",
+	"totp":          "Authenticator app (TOTP)",
+	"lookup_secret": "Backup codes",
+	"profile":       "Profile",
+	"webauthn":      "Security key",
+	"passkey":       "Passkey",
+	"oidc":          "Sign in with…",
+}
+
+func (u *ui) flow(w http.ResponseWriter, r *http.Request, kind string) {
+	id := r.URL.Query().Get("flow")
+	if id == "" {
+		// Start a new browser flow; Kratos comes back here with ?flow=…
+		target := u.public + "/self-service/" + kind + "/browser"
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
+	var f flow
+	status, body, err := u.get(r, "/self-service/"+kind+"/flows?id="+url.QueryEscape(id), &f)
+	if err != nil {
+		u.fail(w, r, http.StatusBadGateway, "Kratos is not answering", err.Error())
+		return
+	}
+	switch {
+	case status == http.StatusOK:
+	case status == http.StatusGone || status == http.StatusNotFound:
+		// The flow expired or is unknown: start a fresh one.
+		http.Redirect(w, r, "/ui/"+kind, http.StatusSeeOther)
+		return
+	default:
+		var e kratosError
+		_ = json.Unmarshal(body, &e)
+		if e.RedirectBrowserTo != "" {
+			http.Redirect(w, r, e.RedirectBrowserTo, http.StatusSeeOther)
+			return
+		}
+		u.fail(w, r, status, "This "+kind+" flow cannot be shown", e.text())
+		return
+	}
+	u.render(w, "flow", u.page(r, kind, &f))
+}
+
+// page turns a flow into sections, one form per method group.
+func (u *ui) page(r *http.Request, kind string, f *flow) flowPage {
+	p := flowPage{Kind: kind, Messages: f.UI.Messages}
+	returnTo := url.Values{}
+	if f.ReturnTo != "" {
+		returnTo.Set("return_to", f.ReturnTo)
+	}
+	q := ""
+	if len(returnTo) > 0 {
+		q = "?" + returnTo.Encode()
+	}
+	switch kind {
+	case "login":
+		switch {
+		case f.RequestedAAL == "aal2" && f.Refresh:
+			p.Title, p.Intro = "Confirm your second factor", "This page needs a second factor proven in the last few minutes. Prove it again to continue."
+		case f.RequestedAAL == "aal2":
+			p.Title, p.Intro = "Second factor", "This page needs a second factor. Choose how to prove it."
+		case f.Refresh:
+			p.Title, p.Intro = "Confirm it's you", "Sign in again to continue."
+		default:
+			p.Title = "Sign in"
+			p.Links = append(p.Links, link{"No account yet? Sign up", "/ui/registration" + q}, link{"Forgot your password?", "/ui/recovery" + q})
+		}
+		if f.RequestedAAL == "aal2" {
+			if logout := u.logoutURL(r); logout != "" {
+				p.Links = append(p.Links, link{"Not you? Log out", logout})
+			}
+		}
+	case "registration":
+		p.Title = "Create an account"
+		p.Links = append(p.Links, link{"Already have an account? Sign in", "/ui/login" + q})
+	case "settings":
+		p.Title, p.Intro = "Account settings", "Add an authenticator app or backup codes as a second factor, or change your password."
+		back := "/"
+		if f.ReturnTo != "" {
+			back = f.ReturnTo
+		}
+		p.Links = append(p.Links, link{"Back to the app", back})
+	case "verification":
+		p.Title = "Verify your email address"
+		p.Links = append(p.Links, link{"Back to the app", "/"})
+	case "recovery":
+		p.Title = "Recover your account"
+		p.Links = append(p.Links, link{"Sign in", "/ui/login" + q})
+	}
+
+	var shared []node // the default group (CSRF token, identifier), part of every form
+	var order []string
+	groups := map[string][]node{}
+	for _, n := range f.UI.Nodes {
+		if n.Type == "script" {
+			continue // WebAuthn and passkeys need scripts; the demo does not enable them
+		}
+		if n.Group == "default" {
+			shared = append(shared, n)
+			continue
+		}
+		if _, ok := groups[n.Group]; !ok {
+			order = append(order, n.Group)
+		}
+		groups[n.Group] = append(groups[n.Group], n)
+		if n.Group == "code" {
+			p.CodeHint = true
+		}
+	}
+	method := strings.ToUpper(f.UI.Method)
+	if method == "" {
+		method = http.MethodPost
+	}
+	for _, g := range order {
+		nodes := append(append([]node{}, shared...), groups[g]...)
+		// Buttons last, and a "resend" button after the one that submits, so Enter submits.
+		sort.SliceStable(nodes, func(i, j int) bool { return buttonRank(nodes[i]) < buttonRank(nodes[j]) })
+		title := groupTitles[g]
+		if title == "" {
+			title = g
+		}
+		p.Forms = append(p.Forms, form{Title: title, Action: f.UI.Action, Method: method, Nodes: nodes})
+	}
+	if len(p.Forms) == 0 && len(shared) > 0 {
+		p.Forms = append(p.Forms, form{Action: f.UI.Action, Method: method, Nodes: shared})
+	}
+	if len(p.Forms) == 1 {
+		p.Forms[0].Title = "" // one way to do it: no section heading needed
+	}
+	return p
+}
+
+func buttonRank(n node) int {
+	if n.Type != "input" || (n.Attributes.Type != "submit" && n.Attributes.Type != "button") {
+		return 0
+	}
+	if n.Attributes.Name == "resend" {
+		return 2
+	}
+	return 1
+}
+
+// logoutURL asks Kratos for a logout link for the browser's session, or returns "".
+func (u *ui) logoutURL(r *http.Request) string {
+	var out struct {
+		LogoutURL string `json:"logout_url"`
+	}
+	status, _, err := u.get(r, "/self-service/logout/browser", &out)
+	if err != nil || status != http.StatusOK {
+		return ""
+	}
+	return out.LogoutURL
+}
+
+type kratosError struct {
+	ID    string `json:"id"`
+	Error struct {
+		ID      string `json:"id"`
+		Code    int    `json:"code"`
+		Status  string `json:"status"`
+		Reason  string `json:"reason"`
+		Message string `json:"message"`
+	} `json:"error"`
+	RedirectBrowserTo string `json:"redirect_browser_to"`
+}
+
+func (e kratosError) text() string {
+	parts := []string{}
+	for _, s := range []string{e.Error.Message, e.Error.Reason} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// error shows an error Kratos stored for the browser (selfservice.flows.error.ui_url).
+func (u *ui) error(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("id")
+	if id == "" {
+		u.fail(w, r, http.StatusBadRequest, "Something went wrong", "No error id was given.")
+		return
+	}
+	var e kratosError
+	if _, _, err := u.get(r, "/self-service/errors?id="+url.QueryEscape(id), &e); err != nil {
+		u.fail(w, r, http.StatusBadGateway, "Kratos is not answering", err.Error())
+		return
+	}
+	title := "Something went wrong"
+	if e.Error.Status != "" {
+		title = e.Error.Status
+	}
+	u.fail(w, r, http.StatusOK, title, e.text())
+}
+
+func (u *ui) fail(w http.ResponseWriter, r *http.Request, status int, title, text string) {
+	w.WriteHeader(status)
+	u.render(w, "error", map[string]string{"Title": title, "Text": text})
+}
+
+func (u *ui) mailbox(w http.ResponseWriter, r *http.Request) {
+	u.render(w, "mailbox", map[string]any{"Title": "Dev mailbox", "Mails": u.mail.list()})
+}
+
+func (u *ui) render(w http.ResponseWriter, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := u.pages[name].Execute(w, data); err != nil {
+		log.Printf("demo: render %s: %v", name, err)
+	}
+}
+
+// get calls Kratos's public API with the browser's cookies and decodes a 200 answer into v.
+func (u *ui) get(r *http.Request, path string, v any) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, u.public+path, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if c := r.Header.Get("Cookie"); c != "" {
+		req.Header.Set("Cookie", c)
+	}
+	res, err := u.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if err != nil {
+		return 0, nil, err
+	}
+	if res.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(body, v); err != nil {
+			return 0, nil, fmt.Errorf("decode %s: %w", path, err)
+		}
+	}
+	return res.StatusCode, body, nil
+}
+
+// nodeValue renders an input's value.
+func nodeValue(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case float64:
+		return fmt.Sprint(v)
+	case bool:
+		return fmt.Sprint(v)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// imgSrc lets through the data: URL of the TOTP QR code, which html/template would otherwise
+// replace; other sources pass through the normal URL check.
+func imgSrc(src string) any {
+	if strings.HasPrefix(src, "data:image/png;base64,") {
+		return template.URL(src)
+	}
+	return src
+}
+
+func since(t time.Time) string {
+	d := time.Since(t).Round(time.Second)
+	if d < time.Minute {
+		return fmt.Sprintf("%ds ago", int(d.Seconds()))
+	}
+	return t.Format("15:04:05")
+}
