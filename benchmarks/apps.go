@@ -7,9 +7,9 @@ import (
 	"net/http"
 	"time"
 
+	gingonic "github.com/gin-gonic/gin"
 	gochi "github.com/go-chi/chi/v5"
 	gofiber "github.com/gofiber/fiber/v2"
-	gingonic "github.com/gin-gonic/gin"
 	labecho "github.com/labstack/echo/v4"
 
 	orymchi "github.com/orymfa/orymfa/chi"

@@ -19,6 +19,7 @@ const maxSamplesPerWorker = 1 << 20
 // result is one measured cell.
 type result struct {
 	Requests int           // completed in the measured window
+	Total    int           // completed in all, warm-up included
 	Errors   int           // non-200 answers or transport errors (all phases)
 	Elapsed  time.Duration // measured window
 	P50, P99 time.Duration
@@ -61,9 +62,10 @@ func checkLoopback(target string) error {
 	return nil
 }
 
-// load drives GET target with the session token from c workers: warm-up for warm (not
+// load drives GET target from c workers, worker i sending tokens[i%len(tokens)] (none when
+// tokens is empty): warm-up for warm (not
 // recorded), then dur measured. It stops by itself when dur is over (or ctx ends).
-func load(ctx context.Context, client *http.Client, target, token string, c int, warm, dur time.Duration) (result, error) {
+func load(ctx context.Context, client *http.Client, target string, tokens []string, c int, warm, dur time.Duration) (result, error) {
 	if err := checkLoopback(target); err != nil {
 		return result{}, err
 	}
@@ -75,6 +77,7 @@ func load(ctx context.Context, client *http.Client, target, token string, c int,
 
 	type worker struct {
 		samples []time.Duration
+		total   int
 		errors  int
 		lastEnd time.Time
 		err     string
@@ -90,8 +93,8 @@ func load(ctx context.Context, client *http.Client, target, token string, c int,
 				w.err = err.Error()
 				return
 			}
-			if token != "" {
-				req.Header.Set("X-Session-Token", token)
+			if len(tokens) > 0 {
+				req.Header.Set("X-Session-Token", tokens[i%len(tokens)])
 			}
 			for len(w.samples) < maxSamplesPerWorker && ctx.Err() == nil {
 				t0 := time.Now()
@@ -114,6 +117,7 @@ func load(ctx context.Context, client *http.Client, target, token string, c int,
 					}
 					continue
 				}
+				w.total++
 				if !t0.Before(measureFrom) {
 					w.samples = append(w.samples, t1.Sub(t0))
 					w.lastEnd = t1
@@ -129,6 +133,7 @@ func load(ctx context.Context, client *http.Client, target, token string, c int,
 	for _, w := range ws {
 		all = append(all, w.samples...)
 		res.Errors += w.errors
+		res.Total += w.total + w.errors
 		if w.lastEnd.After(last) {
 			last = w.lastEnd
 		}

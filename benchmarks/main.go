@@ -13,6 +13,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -29,30 +30,51 @@ import (
 	"github.com/orymfa/orymfa/internal/kratostest"
 )
 
+// cell is one (adapter, case) measured over several rounds.
 type cell struct {
 	adapter, name string
-	res           result
+	rounds        []result
+	whoami        int64 // whoami calls made during the measured rounds (warm-ups included)
+}
+
+// median returns the round with the median throughput.
+func (c *cell) median() result {
+	rs := slices.Clone(c.rounds)
+	slices.SortFunc(rs, func(a, b result) int { return cmp.Compare(a.RPS(), b.RPS()) })
+	return rs[len(rs)/2]
+}
+
+func (c *cell) requests() (n, errs int) {
+	for _, r := range c.rounds {
+		n += r.Total
+		errs += r.Errors
+	}
+	return n, errs
 }
 
 func main() {
 	var (
 		duration    = flag.Duration("duration", 2*time.Second, "measured duration of each cell")
 		warmup      = flag.Duration("warmup", 500*time.Millisecond, "unrecorded warm-up before each cell")
+		rounds      = flag.Int("rounds", 3, "rounds per cell; the table shows the median round (cells are interleaved to spread background load)")
 		concurrency = flag.Int("concurrency", 32, "concurrent load workers (one keep-alive connection each)")
 		adapters    = flag.String("adapters", strings.Join(allAdapters, ","), "comma-separated adapters to measure")
 		cold        = flag.Int("cold", 200, "concurrent first requests of one session for the whoami-count test (0 skips)")
 		memEntries  = flag.Int("mem-entries", 10_000, "sessions to cache for the memory measurement (0 skips)")
 	)
 	flag.Parse()
-	if err := run(*duration, *warmup, *concurrency, *adapters, *cold, *memEntries, os.Stdout); err != nil {
+	if err := run(*duration, *warmup, *rounds, *concurrency, *adapters, *cold, *memEntries, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "benchmarks:", err)
 		os.Exit(1)
 	}
 }
 
-func run(duration, warmup time.Duration, conc int, adapterList string, coldN, memEntries int, out io.Writer) error {
+func run(duration, warmup time.Duration, rounds, conc int, adapterList string, coldN, memEntries int, out io.Writer) error {
 	if duration <= 0 || duration > 10*time.Minute || warmup < 0 || warmup > time.Minute {
 		return fmt.Errorf("-duration must be in (0, 10m] and -warmup in [0, 1m]")
+	}
+	if rounds < 1 || rounds > 100 {
+		return fmt.Errorf("-rounds must be in [1, 100]")
 	}
 	if conc < 1 || conc > 4096 || coldN < 0 || coldN > 10_000 || memEntries < 0 || memEntries > 1_000_000 {
 		return fmt.Errorf("-concurrency must be in [1, 4096], -cold in [0, 10000], -mem-entries in [0, 1e6]")
@@ -78,55 +100,78 @@ func run(duration, warmup time.Duration, conc int, adapterList string, coldN, me
 		return err
 	}
 	defer p.Close()
-	token, err := p.RegisterAPI(setupCtx, kratostest.NewEmail(), kratostest.Password)
-	if err != nil {
-		return err
+	// One aal2 session per worker: the middleware coalesces concurrent whoami calls for the
+	// same credential even with the cache off, so with a single shared token the no-cache cell
+	// would not ask Ory on every request (Ory's snippet does). Kratos hashes each password, so
+	// registering users one by one takes a few seconds.
+	tokens := make([]string, conc)
+	var sessionBody []byte
+	for i := range tokens {
+		token, err := p.RegisterAPI(setupCtx, kratostest.NewEmail(), kratostest.Password)
+		if err != nil {
+			return err
+		}
+		if _, err := p.EnrollTOTPAPI(setupCtx, token); err != nil {
+			return err
+		}
+		status, body, err := p.Whoami(setupCtx, token)
+		if err != nil {
+			return err
+		}
+		if aal := kratostest.AAL(body); status != 200 || aal != "aal2" {
+			return fmt.Errorf("session after TOTP enrollment: whoami %d, aal %q; want 200 aal2", status, aal)
+		}
+		tokens[i], sessionBody = token, body
 	}
-	if _, err := p.EnrollTOTPAPI(setupCtx, token); err != nil {
-		return err
-	}
-	status, sessionBody, err := p.Whoami(setupCtx, token)
-	if err != nil {
-		return err
-	}
-	if aal := kratostest.AAL(sessionBody); status != 200 || aal != "aal2" {
-		return fmt.Errorf("session after TOTP enrollment: whoami %d, aal %q; want 200 aal2", status, aal)
-	}
-	fmt.Fprintf(out, "Kratos %s, aal2 session token ready; %d workers, %v warm-up + %v per cell\n\n", p.PublicURL, conc, warmup, duration)
+	token := tokens[0]
+	fmt.Fprintf(out, "Kratos %s, %d aal2 session tokens ready; %d workers, %v warm-up + %v per cell\n\n", p.PublicURL, len(tokens), conc, warmup, duration)
 
 	// Both guarded cells ask Kratos directly (not through the counting proxy) with a client
-	// that keeps a connection per worker.
-	var cells []cell
-	colds := map[string]coldResult{}
+	// that keeps a connection per worker. The apps live for the whole run; each round measures
+	// every cell once, so background load on the machine hits all cells alike.
+	type target struct {
+		cell    *cell
+		app     *app
+		counter *countingTransport
+	}
+	var targets []target
+	var cells []*cell
 	for _, adapter := range adapters {
-		api, _ := oryClient(p.PublicURL, conc*2)
-		cachedV, err := core.New(core.Config{APIClient: api})
-		if err != nil {
-			return err
-		}
-		noCacheV, err := core.New(core.Config{APIClient: api, Cache: core.CacheConfig{Disabled: true}})
-		if err != nil {
-			return err
-		}
-		for _, c := range []struct {
-			name string
-			v    *core.Verifier
-		}{{"bare", nil}, {"cached", cachedV}, {"no-cache", noCacheV}} {
-			a, err := startApp(adapter, c.v)
+		for _, name := range []string{"bare", "cached", "no-cache"} {
+			var v *core.Verifier
+			api, counter := oryClient(p.PublicURL, conc*2)
+			if name != "bare" {
+				if v, err = core.New(core.Config{APIClient: api, Cache: core.CacheConfig{Disabled: name == "no-cache"}}); err != nil {
+					return err
+				}
+			}
+			a, err := startApp(adapter, v)
 			if err != nil {
 				return err
 			}
+			defer a.close()
+			c := &cell{adapter: adapter, name: name}
+			cells = append(cells, c)
+			targets = append(targets, target{c, a, counter})
+		}
+	}
+	for round := 1; round <= rounds; round++ {
+		fmt.Fprintf(out, "round %d/%d\n", round, rounds)
+		for _, t := range targets {
 			client := newClient(conc)
-			res, err := load(ctx, client, a.URL+"/r", token, conc, warmup, duration)
+			res, err := load(ctx, client, t.app.URL+"/r", tokens, conc, warmup, duration)
 			client.CloseIdleConnections()
-			a.close()
 			if err != nil {
 				return err
 			}
-			cells = append(cells, cell{adapter, c.name, res})
-			fmt.Fprintf(out, "  %-8s %-9s %9.0f req/s  p50 %-9v p99 %-9v errors %d %s\n", adapter, c.name, res.RPS(), res.P50.Round(time.Microsecond), res.P99.Round(time.Microsecond), res.Errors, res.FirstErr)
+			t.cell.rounds = append(t.cell.rounds, res)
+			t.cell.whoami = t.counter.calls.Load()
+			fmt.Fprintf(out, "  %-8s %-9s %9.0f req/s  p50 %-9v p99 %-9v errors %d %s\n", t.cell.adapter, t.cell.name, res.RPS(), res.P50.Round(time.Microsecond), res.P99.Round(time.Microsecond), res.Errors, res.FirstErr)
 		}
-		if coldN > 0 {
+	}
+	colds := map[string]coldResult{}
+	if coldN > 0 {
+		for _, adapter := range adapters {
 			cr, err := coldStart(ctx, p, adapter, token, coldN)
 			if err != nil {
 				return fmt.Errorf("%s cold start: %w", adapter, err)
@@ -136,20 +181,34 @@ func run(duration, warmup time.Duration, conc int, adapterList string, coldN, me
 		}
 	}
 
-	fmt.Fprintf(out, "\n| adapter | case | req/s | p50 | p99 | errors |\n|---|---|---:|---:|---:|---:|\n")
+	fmt.Fprintf(out, "\nmedian of %d rounds (%v each, %d workers); whoami calls / request counted over all requests of all rounds, warm-ups included\n\n", rounds, duration, conc)
+	fmt.Fprintf(out, "| adapter | case | req/s | p50 | p99 | req/s of each round | errors | whoami calls / request |\n|---|---|---:|---:|---:|---|---:|---:|\n")
 	for _, c := range cells {
-		fmt.Fprintf(out, "| %s | %s | %.0f | %v | %v | %d |\n", c.adapter, c.name, c.res.RPS(), c.res.P50.Round(time.Microsecond), c.res.P99.Round(time.Microsecond), c.res.Errors)
+		m := c.median()
+		var each []string
+		for _, r := range c.rounds {
+			each = append(each, fmt.Sprintf("%.0f", r.RPS()))
+		}
+		n, errs := c.requests()
+		perReq := "-"
+		if c.name != "bare" {
+			perReq = fmt.Sprintf("%.5f (%d)", float64(c.whoami)/float64(n), c.whoami)
+		}
+		fmt.Fprintf(out, "| %s | %s | %.0f | %v | %v | %s | %d | %s |\n", c.adapter, c.name, m.RPS(), m.P50.Round(time.Microsecond), m.P99.Round(time.Microsecond), strings.Join(each, ", "), errs, perReq)
 	}
-	fmt.Fprintf(out, "\n| adapter | cached / bare (target ≥ 0.9) | cached / no-cache (target ≥ 20) | whoami calls for %d concurrent first requests (target 1) |\n|---|---:|---:|---:|\n", coldN)
+	fmt.Fprintf(out, "\n| adapter | cached / bare (target ≥ 0.9), median of per-round ratios | cached / no-cache (target ≥ 20), median of per-round ratios | whoami calls for %d concurrent first requests (target 1) |\n|---|---:|---:|---:|\n", coldN)
 	allMet := true
 	for _, adapter := range adapters {
-		rps := map[string]float64{}
+		// Ratios are taken within each round (the cells of a round run back to back, so they
+		// see the same background load) and the median round's ratio is shown.
+		byName := map[string]*cell{}
 		for _, c := range cells {
 			if c.adapter == adapter {
-				rps[c.name] = c.res.RPS()
+				byName[c.name] = c
 			}
 		}
-		ab, bc := rps["cached"]/rps["bare"], rps["cached"]/rps["no-cache"]
+		ab := medianRatio(byName["cached"], byName["bare"])
+		bc := medianRatio(byName["cached"], byName["no-cache"])
 		coldCol := "skipped"
 		if cr, ok := colds[adapter]; ok {
 			coldCol = fmt.Sprintf("%d (%d/%d answered 200) %s", cr.Calls, cr.OK, cr.N, mark(cr.Calls == 1 && cr.ProxyCalls == 1 && cr.OK == cr.N))
@@ -176,6 +235,16 @@ func run(duration, warmup time.Duration, conc int, adapterList string, coldN, me
 		}
 	}
 	return nil
+}
+
+// medianRatio is the median over rounds of num's throughput over den's in the same round.
+func medianRatio(num, den *cell) float64 {
+	var rs []float64
+	for i := range num.rounds {
+		rs = append(rs, num.rounds[i].RPS()/den.rounds[i].RPS())
+	}
+	slices.Sort(rs)
+	return rs[len(rs)/2]
 }
 
 func mark(ok bool) string {
