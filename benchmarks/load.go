@@ -22,8 +22,19 @@ type result struct {
 	Total    int           // completed in all, warm-up included
 	Errors   int           // non-200 answers or transport errors (all phases)
 	Elapsed  time.Duration // measured window
+	CPU      time.Duration // CPU time of this process (load generator and app) over all phases
 	P50, P99 time.Duration
 	FirstErr string
+}
+
+// CPUPerRequest is this process's CPU time per completed request: the load generator's and
+// the app's work together, Kratos excluded. Unlike req/s it is hardly affected by other
+// processes competing for the cores.
+func (r result) CPUPerRequest() time.Duration {
+	if r.Total == 0 {
+		return 0
+	}
+	return r.CPU / time.Duration(r.Total)
 }
 
 func (r result) RPS() float64 {
@@ -69,6 +80,7 @@ func load(ctx context.Context, client *http.Client, target string, tokens []stri
 	if err := checkLoopback(target); err != nil {
 		return result{}, err
 	}
+	cpu0 := cpuTime()
 	start := time.Now()
 	measureFrom := start.Add(warm)
 	end := measureFrom.Add(dur)
@@ -127,7 +139,7 @@ func load(ctx context.Context, client *http.Client, target string, tokens []stri
 	}
 	wg.Wait()
 
-	var res result
+	res := result{CPU: cpuTime() - cpu0}
 	var all []time.Duration
 	last := end
 	for _, w := range ws {

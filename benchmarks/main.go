@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"runtime"
 	"slices"
@@ -42,6 +43,19 @@ func (c *cell) median() result {
 	rs := slices.Clone(c.rounds)
 	slices.SortFunc(rs, func(a, b result) int { return cmp.Compare(a.RPS(), b.RPS()) })
 	return rs[len(rs)/2]
+}
+
+// cpuPerRequest is this process's CPU time per request over all rounds.
+func (c *cell) cpuPerRequest() time.Duration {
+	var cpu time.Duration
+	n, _ := c.requests()
+	for _, r := range c.rounds {
+		cpu += r.CPU
+	}
+	if n == 0 {
+		return 0
+	}
+	return cpu / time.Duration(n)
 }
 
 func (c *cell) requests() (n, errs int) {
@@ -133,6 +147,7 @@ func run(duration, warmup time.Duration, rounds, conc int, adapterList string, c
 		cell    *cell
 		app     *app
 		counter *countingTransport
+		client  *http.Client // kept across rounds, so its connections stay open
 	}
 	var targets []target
 	var cells []*cell
@@ -152,21 +167,25 @@ func run(duration, warmup time.Duration, rounds, conc int, adapterList string, c
 			defer a.close()
 			c := &cell{adapter: adapter, name: name}
 			cells = append(cells, c)
-			targets = append(targets, target{c, a, counter})
+			client := newClient(conc)
+			defer client.CloseIdleConnections()
+			targets = append(targets, target{c, a, counter, client})
 		}
 	}
 	for round := 1; round <= rounds; round++ {
 		fmt.Fprintf(out, "round %d/%d\n", round, rounds)
 		for _, t := range targets {
-			client := newClient(conc)
-			res, err := load(ctx, client, t.app.URL+"/r", tokens, conc, warmup, duration)
-			client.CloseIdleConnections()
+			warm := warmup
+			if round > 1 {
+				warm = min(warmup, 100*time.Millisecond) // connections and cache are warm already
+			}
+			res, err := load(ctx, t.client, t.app.URL+"/r", tokens, conc, warm, duration)
 			if err != nil {
 				return err
 			}
 			t.cell.rounds = append(t.cell.rounds, res)
 			t.cell.whoami = t.counter.calls.Load()
-			fmt.Fprintf(out, "  %-8s %-9s %9.0f req/s  p50 %-9v p99 %-9v errors %d %s\n", t.cell.adapter, t.cell.name, res.RPS(), res.P50.Round(time.Microsecond), res.P99.Round(time.Microsecond), res.Errors, res.FirstErr)
+			fmt.Fprintf(out, "  %-8s %-9s %9.0f req/s  p50 %-9v p99 %-9v CPU/req %-8v errors %d %s\n", t.cell.adapter, t.cell.name, res.RPS(), res.P50.Round(time.Microsecond), res.P99.Round(time.Microsecond), res.CPUPerRequest().Round(100*time.Nanosecond), res.Errors, res.FirstErr)
 		}
 	}
 	colds := map[string]coldResult{}
@@ -182,7 +201,7 @@ func run(duration, warmup time.Duration, rounds, conc int, adapterList string, c
 	}
 
 	fmt.Fprintf(out, "\nmedian of %d rounds (%v each, %d workers); whoami calls / request counted over all requests of all rounds, warm-ups included\n\n", rounds, duration, conc)
-	fmt.Fprintf(out, "| adapter | case | req/s | p50 | p99 | req/s of each round | errors | whoami calls / request |\n|---|---|---:|---:|---:|---|---:|---:|\n")
+	fmt.Fprintf(out, "| adapter | case | req/s | p50 | p99 | req/s of each round | CPU µs / request | errors | whoami calls / request |\n|---|---|---:|---:|---:|---|---:|---:|---:|\n")
 	for _, c := range cells {
 		m := c.median()
 		var each []string
@@ -194,9 +213,9 @@ func run(duration, warmup time.Duration, rounds, conc int, adapterList string, c
 		if c.name != "bare" {
 			perReq = fmt.Sprintf("%.5f (%d)", float64(c.whoami)/float64(n), c.whoami)
 		}
-		fmt.Fprintf(out, "| %s | %s | %.0f | %v | %v | %s | %d | %s |\n", c.adapter, c.name, m.RPS(), m.P50.Round(time.Microsecond), m.P99.Round(time.Microsecond), strings.Join(each, ", "), errs, perReq)
+		fmt.Fprintf(out, "| %s | %s | %.0f | %v | %v | %s | %.1f | %d | %s |\n", c.adapter, c.name, m.RPS(), m.P50.Round(time.Microsecond), m.P99.Round(time.Microsecond), strings.Join(each, ", "), float64(c.cpuPerRequest())/1e3, errs, perReq)
 	}
-	fmt.Fprintf(out, "\n| adapter | cached / bare (target ≥ 0.9), median of per-round ratios | cached / no-cache (target ≥ 20), median of per-round ratios | whoami calls for %d concurrent first requests (target 1) |\n|---|---:|---:|---:|\n", coldN)
+	fmt.Fprintf(out, "\n| adapter | cached / bare (target ≥ 0.9), median of per-round ratios | cached / no-cache (target ≥ 20), median of per-round ratios | bare / cached CPU per request (throughput ratio when CPU-bound) | whoami calls for %d concurrent first requests (target 1) |\n|---|---:|---:|---:|---:|\n", coldN)
 	allMet := true
 	for _, adapter := range adapters {
 		// Ratios are taken within each round (the cells of a round run back to back, so they
@@ -214,7 +233,8 @@ func run(duration, warmup time.Duration, rounds, conc int, adapterList string, c
 			coldCol = fmt.Sprintf("%d (%d/%d answered 200) %s", cr.Calls, cr.OK, cr.N, mark(cr.Calls == 1 && cr.ProxyCalls == 1 && cr.OK == cr.N))
 			allMet = allMet && cr.Calls == 1 && cr.OK == cr.N
 		}
-		fmt.Fprintf(out, "| %s | %.2f %s | %.1f %s | %s |\n", adapter, ab, mark(ab >= 0.9), bc, mark(bc >= 20), coldCol)
+		cpuRatio := float64(byName["bare"].cpuPerRequest()) / float64(byName["cached"].cpuPerRequest())
+		fmt.Fprintf(out, "| %s | %.2f %s | %.1f %s | %.2f %s | %s |\n", adapter, ab, mark(ab >= 0.9), bc, mark(bc >= 20), cpuRatio, mark(cpuRatio >= 0.9), coldCol)
 		allMet = allMet && ab >= 0.9 && bc >= 20
 	}
 	fmt.Fprintf(out, "\nall loopback targets met: %v\n", allMet)
