@@ -67,7 +67,7 @@ func newSessionStore(cfg CacheConfig, now func() time.Time) (*sessionStore, erro
 	return st, nil
 }
 
-func (st *sessionStore) get(key [32]byte) (*ory.Session, bool) {
+func (st *sessionStore) get(key [32]byte, now time.Time) (*ory.Session, bool) {
 	if st.lru == nil {
 		return nil, false
 	}
@@ -75,7 +75,7 @@ func (st *sessionStore) get(key [32]byte) (*ory.Session, bool) {
 	if !ok {
 		return nil, false
 	}
-	if !st.now().Before(e.until) {
+	if !now.Before(e.until) {
 		st.lru.Remove(key)
 		return nil, false
 	}
@@ -103,11 +103,11 @@ func (v *Verifier) CachedSessions() int {
 
 // session returns the verified session for cred, from the cache when possible; cached reports
 // which, so a denial based on a cached session can be re-checked with Ory.
-func (v *Verifier) session(ctx context.Context, cred Credential) (s *ory.Session, cached bool, err error) {
+func (v *Verifier) session(ctx context.Context, cred Credential, now time.Time) (s *ory.Session, cached bool, err error) {
 	if cred.IsZero() {
 		return nil, false, ErrNoSession
 	}
-	if s, ok := v.sessions.get(cred.Key()); ok {
+	if s, ok := v.sessions.get(cred.Key(), now); ok {
 		return s, true, nil
 	}
 	s, err = v.coalesced(ctx, cred, false)
@@ -136,7 +136,7 @@ func (v *Verifier) coalesced(ctx context.Context, cred Credential, fresh bool) (
 		callKey = "f" + string(key[:])
 	}
 	ch := v.sessions.calls.DoChan(callKey, func() (any, error) {
-		if s, ok := v.sessions.get(key); ok && !fresh {
+		if s, ok := v.sessions.get(key, v.now()); ok && !fresh {
 			return s, nil
 		}
 		s, err := v.whoami(context.WithoutCancel(ctx), cred)

@@ -63,23 +63,24 @@ func WithDenyHandler(h any) Option { return WithAdapterOption(h) }
 // Check decides one request. A session already in ctx (put there by an earlier guard on the
 // same request) is used without asking Ory again.
 func (g *Guard) Check(ctx context.Context, r *Request) Decision {
+	now := g.v.now() // once per check: reading the clock is a visible part of the cached path
 	if s, ok := SessionFromContext(ctx); ok {
-		return g.decide(r, s, g.evaluate(s), false, true)
+		return g.decide(r, s, g.evaluate(s, now), false, true)
 	}
 	cred := g.v.names.extract(r)
 	tokenUsed := cred.Token != ""
-	s, cached, err := g.v.session(ctx, cred)
+	s, cached, err := g.v.session(ctx, cred, now)
 	if err != nil {
 		return g.denyError(ctx, r, err, tokenUsed)
 	}
-	out := g.evaluate(s)
+	out := g.evaluate(s, now)
 	if out != Allow && cached {
 		// A cached session may only grant: the user may have just stepped up on this very
 		// session token, so ask Ory before denying.
 		if s, err = g.v.fetch(ctx, cred); err != nil {
 			return g.denyError(ctx, r, err, tokenUsed)
 		}
-		out = g.evaluate(s)
+		out = g.evaluate(s, g.v.now())
 	}
 	return g.decide(r, s, out, tokenUsed, false)
 }

@@ -71,8 +71,7 @@ func AdapterOption[T any](g *Guard) (T, bool) {
 
 // evaluate applies the route's requirement to a verified session. It returns Allow or the
 // outcome that would satisfy the route.
-func (g *Guard) evaluate(s *ory.Session) Outcome {
-	now := g.v.now()
+func (g *Guard) evaluate(s *ory.Session, now time.Time) Outcome {
 	if g.require == RequireAAL2 && aalRank(s.AuthenticatorAssuranceLevel) < 2 {
 		if g.v.enforce == LaxStepUp {
 			return StepUp
