@@ -19,10 +19,11 @@ import (
 // chromiumPath is where scripts/install-chromium.sh puts Chromium.
 const chromiumPath = "/usr/bin/chromium"
 
-// TestBrowserStepUp clicks through the demo in headless Chromium: sign up, open the money
-// route, get sent to the second factor, read the one-time code in the dev mailbox, enter it
-// and land back on the route with the identity shown; then enroll TOTP in the settings.
-// Screenshots of each step go to screenshots/.
+// TestBrowserStepUp clicks through the demo of every example in headless Chromium: sign up,
+// open the money route, get sent to the second factor, read the one-time code in the dev
+// mailbox, enter it and land back on the route with the identity shown; then enroll TOTP in
+// the settings. Screenshots of each step go to screenshots/<framework>/. With -short only the
+// nethttp example runs.
 func TestBrowserStepUp(t *testing.T) {
 	chromium := chromiumPath
 	if _, err := os.Stat(chromium); err != nil {
@@ -32,11 +33,21 @@ func TestBrowserStepUp(t *testing.T) {
 		}
 		chromium = p
 	}
+	for _, fw := range frameworks {
+		t.Run(fw, func(t *testing.T) {
+			if testing.Short() && fw != "nethttp" {
+				t.Skip("-short: only the nethttp example")
+			}
+			stepUpInBrowser(t, fw, chromium)
+		})
+	}
+}
 
+func stepUpInBrowser(t *testing.T, framework, chromium string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	d, err := start(ctx, options{
-		framework:    "nethttp",
+		framework:    framework,
 		addr:         freeAddr(t),
 		kratosPublic: freeAddr(t),
 		kratosAdmin:  freeAddr(t),
@@ -47,6 +58,13 @@ func TestBrowserStepUp(t *testing.T) {
 	}
 	t.Cleanup(d.Close)
 
+	// Not t.TempDir: Chromium's helper processes may still write to the profile after it
+	// exits, which would fail the test in TempDir's cleanup.
+	profile, err := os.MkdirTemp("", "orymfa-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(profile)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(chromium),
 		chromedp.Flag("headless", true),
@@ -57,18 +75,21 @@ func TestBrowserStepUp(t *testing.T) {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(900, 900),
 	)
 	defer cancelAlloc()
 	browser, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
+	defer func() {
+		_ = chromedp.Cancel(browser) // close Chromium gracefully
+		cancelBrowser()
+	}()
 	// Start the browser under the test's context: a step's timeout must not close it.
 	if err := chromedp.Run(browser); err != nil {
 		t.Fatalf("start Chromium (%s): %v", chromium, err)
 	}
 
-	shots := "screenshots"
+	shots := filepath.Join("screenshots", framework)
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +115,7 @@ func TestBrowserStepUp(t *testing.T) {
 		}
 	}
 
-	email := fmt.Sprintf("ada-%d@example.com", time.Now().UnixNano())
+	email := fmt.Sprintf("ada.%d@example.com", time.Now().UnixNano()%1e6)
 	const password = "correct-Horse-battery-9"
 	transfer := d.appURL + "/transfer"
 
@@ -136,7 +157,7 @@ func TestBrowserStepUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	var code string
-	row := fmt.Sprintf(`tr.mail[data-seq="%d"] .code`, m.Seq)
+	row := fmt.Sprintf(`.mail[data-seq="%d"] .code`, m.Seq)
 	run("read the code in the mailbox",
 		chromedp.Navigate(d.appURL+"/ui/mailbox"),
 		chromedp.WaitVisible(row, chromedp.ByQuery),

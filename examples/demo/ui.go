@@ -420,6 +420,9 @@ func imgSrc(src string) any {
 
 func since(t time.Time) string {
 	d := time.Since(t).Round(time.Second)
+	if d < 5*time.Second {
+		return "just now"
+	}
 	if d < time.Minute {
 		return fmt.Sprintf("%ds ago", int(d.Seconds()))
 	}
