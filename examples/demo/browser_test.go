@@ -222,6 +222,44 @@ func stepUpInBrowser(t *testing.T, framework, chromium string) {
 	if !strings.Contains(msg, "saved") {
 		t.Errorf("settings message %q, want it to say the settings were saved", msg)
 	}
+
+	// 8. Log out, sign in again with the password: the money route asks for the second
+	// factor again, now offering the authenticator app too.
+	var home string
+	run("log out",
+		chromedp.Navigate(d.appURL+"/account"),
+		chromedp.WaitVisible(`#email`, chromedp.ByQuery),
+		chromedp.Click(`//a[text()="Log out"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//p[contains(., "Anyone can see this page")]`, chromedp.BySearch),
+		chromedp.Location(&home),
+	)
+	if home != d.appURL+"/" {
+		t.Errorf("after logout the browser is at %s, want %s/", home, d.appURL)
+	}
+	run("sign in again",
+		chromedp.Navigate(transfer),
+		chromedp.WaitVisible(`input[name="identifier"]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name="identifier"]`, email, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name="password"]`, password, chromedp.ByQuery),
+		chromedp.Click(`button[name="method"][value="password"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`input[name="totp_code"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`button[name="address"]`, chromedp.ByQuery),
+		shot("step-up-code-or-totp"),
+	)
+	totpCode, err = totp.GenerateCode(strings.TrimSpace(secret), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run("step up with TOTP",
+		chromedp.SendKeys(`input[name="totp_code"]`, totpCode, chromedp.ByQuery),
+		chromedp.Click(`button[name="method"][value="totp"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#email`, chromedp.ByQuery),
+		chromedp.Location(&landed),
+		chromedp.Text(`#aal`, &aal, chromedp.ByQuery),
+	)
+	if landed != transfer || aal != "aal2" {
+		t.Errorf("after the TOTP step-up: at %s with %q, want %s with aal2", landed, aal, transfer)
+	}
 }
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
