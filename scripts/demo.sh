@@ -29,7 +29,7 @@ if ! kratos="$(bash "$root/scripts/build-kratos.sh")"; then
   exit 1
 fi
 
-bin="${ORYMFA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/orymfa}/demo"
+bin="${ORYMFA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/orymfa}/demo-$framework"
 mkdir -p "$bin"
 cd "$root/examples"
 echo "demo: building the demo and the $framework example…" >&2
