@@ -84,6 +84,9 @@ type (
 		Meta       struct {
 			Label *message `json:"label"`
 		} `json:"meta"`
+		// Secondary marks a button beside the one that submits the method ("Resend code"):
+		// it looks secondary and skips the browser's check of required fields.
+		Secondary bool `json:"-"`
 	}
 	attributes struct {
 		Name         string   `json:"name"`
@@ -269,8 +272,15 @@ func (u *ui) page(r *http.Request, kind string, f *flow) flowPage {
 	}
 	for _, g := range order {
 		nodes := append(append([]node{}, shared...), groups[g]...)
-		// Buttons last, and a "resend" button after the one that submits, so Enter submits.
+		// Buttons last, the one that submits the method first, so Enter submits it.
 		sort.SliceStable(nodes, func(i, j int) bool { return buttonRank(nodes[i]) < buttonRank(nodes[j]) })
+		hasMethod := false
+		for i := range nodes {
+			if nodes[i].isButton() {
+				nodes[i].Secondary = hasMethod && nodes[i].Attributes.Name != "method"
+				hasMethod = hasMethod || nodes[i].Attributes.Name == "method"
+			}
+		}
 		title := groupTitles[g]
 		if title == "" {
 			title = g
@@ -287,13 +297,17 @@ func (u *ui) page(r *http.Request, kind string, f *flow) flowPage {
 }
 
 func buttonRank(n node) int {
-	if n.Type != "input" || (n.Attributes.Type != "submit" && n.Attributes.Type != "button") {
+	if !n.isButton() {
 		return 0
 	}
-	if n.Attributes.Name == "resend" {
-		return 2
+	if n.Attributes.Name == "method" {
+		return 1
 	}
-	return 1
+	return 2
+}
+
+func (n node) isButton() bool {
+	return n.Type == "input" && (n.Attributes.Type == "submit" || n.Attributes.Type == "button")
 }
 
 // logoutURL asks Kratos for a logout link for the browser's session, or returns "".
