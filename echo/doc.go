@@ -41,12 +41,9 @@
 //
 // # Skipping
 //
-// [Skip] wraps a guard with echo's middleware.Skipper, for guards installed with e.Use:
+// [WithSkipper] takes echo's middleware.Skipper, like echo-jwt's Config.Skipper:
 //
-//	e.Use(orymecho.Skip(isPublic, orymecho.RequireSession()))
-//
-// It is a wrapper, not an Option like echo-jwt's Config.Skipper, because the core carries one
-// adapter value per guard (the deny handler) and two adapter options could not both be kept.
+//	e.Use(orymecho.RequireSession(orymecho.WithSkipper(isPublic)))
 //
 // # Session
 //

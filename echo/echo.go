@@ -71,23 +71,9 @@ func WithMode(m core.Mode) Option { return core.WithMode(m) }
 // WithDenyHandler renders denials with h instead of [DefaultDenyHandler].
 func WithDenyHandler(h DenyHandler) Option { return core.WithDenyHandler(h) }
 
-// Skip runs mw only for requests that skipper does not skip, echo's Skipper convention for
-// guards installed with e.Use or on a group. It is a wrapper rather than an Option because
-// the core carries a single adapter value (the deny handler); see the package documentation.
-func Skip(skipper middleware.Skipper, mw labecho.MiddlewareFunc) labecho.MiddlewareFunc {
-	if skipper == nil {
-		return mw
-	}
-	return func(next labecho.HandlerFunc) labecho.HandlerFunc {
-		guarded := mw(next)
-		return func(c labecho.Context) error {
-			if skipper(c) {
-				return next(c)
-			}
-			return guarded(c)
-		}
-	}
-}
+// WithSkipper skips the guard for requests where skipper returns true, echo's Skipper
+// convention (as in echo-jwt). A skipped request has no session.
+func WithSkipper(skipper middleware.Skipper) Option { return core.WithAdapterOption(skipper) }
 
 // Session returns the session verified for this request. It never panics: without a session
 // (no guard ran, or c is nil) it returns nil, false.
@@ -113,8 +99,12 @@ func Middleware(g *core.Guard) labecho.MiddlewareFunc {
 	if deny == nil {
 		deny = DefaultDenyHandler
 	}
+	skip, _ := core.AdapterOption[middleware.Skipper](g)
 	return func(next labecho.HandlerFunc) labecho.HandlerFunc {
 		return func(c labecho.Context) error {
+			if skip != nil && skip(c) {
+				return next(c)
+			}
 			r := c.Request()
 			req := core.RequestFromHTTP(r)
 			// The request context carries the session of an earlier guard on this request

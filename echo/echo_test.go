@@ -271,13 +271,13 @@ func TestHTTPErrorHandler(t *testing.T) {
 	}
 }
 
-// TestSkip: a skipped request reaches the handler without asking Ory; others are guarded.
-func TestSkip(t *testing.T) {
+// TestSkipper: a skipped request reaches the handler without asking Ory; others are guarded.
+func TestSkipper(t *testing.T) {
 	fake, v := newFake(t)
 	var s seen
 	e := echo.New()
 	skipper := func(c echo.Context) bool { return c.Path() == "/health" }
-	e.Use(orymecho.Skip(skipper, orymecho.RequireSession(orymecho.WithVerifier(v))))
+	e.Use(orymecho.RequireSession(orymecho.WithVerifier(v), orymecho.WithSkipper(skipper)))
 	e.GET("/health", s.handler)
 	e.GET("/private", s.handler)
 
@@ -292,7 +292,7 @@ func TestSkip(t *testing.T) {
 	}
 	var nilSkipper middleware.Skipper
 	e2 := echo.New()
-	e2.GET("/r", s.handler, orymecho.Skip(nilSkipper, orymecho.RequireSession(orymecho.WithVerifier(v))))
+	e2.GET("/r", s.handler, orymecho.RequireSession(orymecho.WithVerifier(v), orymecho.WithSkipper(nilSkipper)))
 	if w := do(e2, http.MethodGet, "/r", nil); w.Code != 401 {
 		t.Fatalf("nil skipper: status %d", w.Code)
 	}

@@ -51,13 +51,13 @@ func profile(c echo.Context) error {
 
 func transfer(c echo.Context) error { return c.NoContent(http.StatusNoContent) }
 
-// ExampleSkip guards every route but the health check, echo's Skipper style.
-func ExampleSkip() {
+// ExampleWithSkipper guards every route but the health check, echo's Skipper style.
+func ExampleWithSkipper() {
 	os.Setenv("ORY_SDK_URL", "https://playground.projects.oryapis.com")
 
 	e := echo.New()
 	isPublic := func(c echo.Context) bool { return c.Path() == "/healthz" }
-	e.Use(orymecho.Skip(isPublic, orymecho.RequireSession()))
+	e.Use(orymecho.RequireSession(orymecho.WithSkipper(isPublic)))
 	e.GET("/healthz", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
 	e.GET("/account/profile", profile)
 }
