@@ -41,8 +41,21 @@ func (v *Verifier) returnTo(r *Request) string {
 	if !strings.HasPrefix(u.Path, "/") {
 		return ""
 	}
-	return u.String()
+	// A huge target would make a huge Location header that Ory refuses anyway: keep the page
+	// without its query, or let Ory use its default return URL.
+	if s := u.String(); len(s) <= maxReturnToLen {
+		return s
+	}
+	u.RawQuery = ""
+	if s := u.String(); len(s) <= maxReturnToLen {
+		return s
+	}
+	return ""
 }
+
+// maxReturnToLen bounds return_to; browsers and proxies commonly cap URLs near 8 KiB and the
+// return_to is embedded (escaped) in Ory's URL.
+const maxReturnToLen = 2048
 
 // firstValue is the first entry of a comma-separated header added to by each proxy hop.
 func firstValue(h string) string {

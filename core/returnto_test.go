@@ -24,6 +24,8 @@ func TestReturnTo(t *testing.T) {
 		{"Host with user info", Config{}, Request{Host: "user@evil.example", URI: "/"}, ""},
 		{"empty Host", Config{}, Request{URI: "/"}, ""},
 		{"asterisk target", Config{}, Request{Host: "app", URI: "*"}, ""},
+		{"huge query is dropped", Config{}, Request{Host: "app", URI: "/p?q=" + strings.Repeat("a", 5000)}, "http://app/p"},
+		{"huge path gives no return_to", Config{}, Request{Host: "app", URI: "/" + strings.Repeat("a", 5000)}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
