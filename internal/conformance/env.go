@@ -24,6 +24,7 @@ type env struct {
 	t       *testing.T
 	kratos  *kratostest.Project
 	base    string // the app's base URL
+	sdkURL  string // where the verifier asks Ory, and where denials point
 	ran     atomic.Int64
 	whoami  *countingTransport
 	clockMu sync.Mutex
@@ -42,6 +43,7 @@ func newEnv(t *testing.T, a Adapter, kind kratostest.Kind, sdkURL string, cfg co
 	oc.Servers = ory.ServerConfigurations{{URL: sdkURL}}
 	oc.HTTPClient = &http.Client{Transport: e.whoami}
 	cfg.SDKURL = sdkURL
+	e.sdkURL = sdkURL
 	cfg.APIClient = ory.NewAPIClient(oc)
 	cfg.Now = e.now
 	if cfg.OnError == nil {
@@ -100,10 +102,11 @@ func (c *countingTransport) lastCookie() string {
 // request describes one request to the app.
 type request struct {
 	path    string
-	browser bool   // Accept: text/html, as a browser navigation
-	token   string // X-Session-Token
-	bearer  string // Authorization: Bearer
-	cookie  string // raw Cookie header
+	browser bool     // Accept: text/html, as a browser navigation
+	token   string   // X-Session-Token
+	bearer  string   // Authorization: Bearer
+	cookie  string   // raw Cookie header
+	cookies []string // several Cookie headers
 }
 
 // response is what the app answered.
@@ -147,6 +150,9 @@ func (e *env) do(r request) response {
 	if r.cookie != "" {
 		req.Header.Set("Cookie", r.cookie)
 	}
+	if r.cookies != nil {
+		req.Header["Cookie"] = r.cookies
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		e.t.Fatalf("GET %s: %v", r.path, err)
@@ -173,7 +179,7 @@ func cookieHeader(t *testing.T, b *kratostest.Browser) string {
 
 // loginURL is the Ory URL the middleware should send a denied request to.
 func (e *env) loginURL(flow, query, path string) string {
-	u := e.kratos.PublicURL + "/self-service/" + flow + "/browser?"
+	u := e.sdkURL + "/self-service/" + flow + "/browser?"
 	if query != "" {
 		u += query + "&"
 	}

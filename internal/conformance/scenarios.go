@@ -194,6 +194,34 @@ var scenarios = []scenario{
 			t.Fatalf("/public: %d", r.status)
 		}
 	}},
+	{name: "fake Ory: credentials, deny handler only on denial, no-store", kind: kratostest.CodeMFA, setup: func(t *testing.T) (string, core.Config) {
+		fake := fakeory.New()
+		t.Cleanup(fake.Close)
+		return fake.URL, core.Config{}
+	}, run: func(t *testing.T, e *env) {
+		ory := fakeory.CookieName + "=" + fakeory.CookieAAL2
+		for _, r := range []request{
+			{path: "/aal2", token: fakeory.TokenAAL2},
+			{path: "/aal2", bearer: fakeory.TokenAAL2},
+			{path: "/aal2", browser: browser, cookie: "app=1; " + ory + "; theme=dark"},
+			{path: "/aal2", browser: browser, cookies: []string{"app=1", ory}}, // one header per cookie, as HTTP/2 sends them
+			{path: "/custom/aal2", token: fakeory.TokenAAL2},                   // the deny handler is for denials only
+		} {
+			e.allowed(e.do(r), fakeory.IdentityID, "aal2")
+		}
+		if got := e.whoami.lastCookie(); got != ory {
+			t.Fatalf("Ory received Cookie %q, want only %q", got, ory)
+		}
+		r := e.do(request{path: "/aal2", token: fakeory.TokenAAL1})
+		e.oryError(r, 403, "session_aal2_required", e.loginURL("settings", "", "/aal2"))
+		if r.header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("denial without Cache-Control: no-store: %v", r.header)
+		}
+		if r := e.do(request{path: "/custom/aal2", token: fakeory.TokenAAL1}); r.status != http.StatusTeapot || !strings.Contains(string(r.body), `"custom":"enroll"`) {
+			t.Fatalf("deny handler: %d %s", r.status, r.body)
+		}
+		e.handlerDidNotRun()
+	}},
 	{name: "Ory down: 503 and the handler never runs", kind: kratostest.CodeMFA, setup: func(t *testing.T) (string, core.Config) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		must(t, err)
