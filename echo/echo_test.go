@@ -2,7 +2,6 @@ package echo_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -76,14 +75,6 @@ func (s *seen) handler(c echo.Context) error {
 	return c.String(http.StatusOK, "ok")
 }
 
-type oryErrorBody struct {
-	Error struct {
-		ID   string `json:"id"`
-		Code int    `json:"code"`
-	} `json:"error"`
-	RedirectBrowserTo string `json:"redirect_browser_to"`
-}
-
 func do(e *echo.Echo, method, target string, header http.Header) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, target, nil)
 	for k, vs := range header {
@@ -92,110 +83,6 @@ func do(e *echo.Echo, method, target string, header http.Header) *httptest.Respo
 	w := httptest.NewRecorder()
 	e.ServeHTTP(w, req)
 	return w
-}
-
-func TestMiddleware(t *testing.T) {
-	teapot := orymecho.WithDenyHandler(func(c echo.Context, d *core.Decision) error {
-		return c.JSON(http.StatusTeapot, echo.Map{"outcome": d.Outcome.String()})
-	})
-	tests := []struct {
-		name     string
-		aal2     bool
-		opts     []orymecho.Option
-		header   http.Header
-		fake500  bool
-		status   int
-		ran      bool
-		errorID  string // Ory error id in the JSON body
-		location string // prefix of Location, after the fake's URL
-		body     string // substring of the body
-	}{
-		{name: "token aal2", aal2: true, header: http.Header{"X-Session-Token": {fakeory.TokenAAL2}}, status: 200, ran: true},
-		{name: "bearer aal1 session", header: http.Header{"Authorization": {"Bearer " + fakeory.TokenAAL1}}, status: 200, ran: true},
-		{name: "cookie aal2", aal2: true, header: http.Header{"Cookie": {"app=1; " + fakeory.CookieName + "=" + fakeory.CookieAAL2}}, status: 200, ran: true},
-		{name: "api without credentials", status: 401, errorID: "session_inactive"},
-		{name: "browser without credentials", header: http.Header{"Accept": {"text/html,application/xhtml+xml"}}, status: 303,
-			location: "/self-service/login/browser?return_to=" + "http%3A%2F%2Fexample.com%2Fr%3Fq%3D1"},
-		{name: "token step-up", header: http.Header{"X-Session-Token": {fakeory.TokenStepUp}}, status: 403, errorID: "session_aal2_required"},
-		{name: "browser step-up", aal2: true, header: http.Header{"Accept": {"text/html"}, "Cookie": {fakeory.CookieName + "=" + fakeory.CookieStepUp}},
-			status: 303, location: "/self-service/login/browser?aal=aal2&return_to="},
-		{name: "aal1 token on aal2 route", aal2: true, header: http.Header{"X-Session-Token": {fakeory.TokenAAL1}}, status: 403, errorID: "session_aal2_required"},
-		{name: "ory answers 500", fake500: true, header: http.Header{"X-Session-Token": {fakeory.TokenAAL2}}, status: 502, errorID: "ory_unavailable"},
-		{name: "api mode forces JSON", opts: []orymecho.Option{orymecho.WithMode(core.ModeAPI)}, header: http.Header{"Accept": {"text/html"}}, status: 401, errorID: "session_inactive"},
-		{name: "deny handler", aal2: true, opts: []orymecho.Option{teapot}, header: http.Header{"X-Session-Token": {fakeory.TokenAAL1}}, status: http.StatusTeapot, body: `"outcome":"enroll"`},
-		{name: "deny handler not used when allowed", opts: []orymecho.Option{teapot}, header: http.Header{"X-Session-Token": {fakeory.TokenAAL1}}, status: 200, ran: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			fake, v := newFake(t)
-			if tt.fake500 {
-				fake.Respond(func(w http.ResponseWriter, _ *http.Request) { fakeory.WriteError(w, 500, "") })
-			}
-			opts := append([]orymecho.Option{orymecho.WithVerifier(v)}, tt.opts...)
-			guard := orymecho.RequireSession(opts...)
-			if tt.aal2 {
-				guard = orymecho.RequireAAL2(opts...)
-			}
-			var s seen
-			e := echo.New()
-			e.GET("/r", s.handler, guard)
-
-			w := do(e, http.MethodGet, "/r?q=1", tt.header)
-
-			if w.Code != tt.status {
-				t.Fatalf("status %d, want %d; body %s", w.Code, tt.status, w.Body)
-			}
-			if got := s.ran.Load() == 1; got != tt.ran {
-				t.Fatalf("handler ran: %v, want %v", got, tt.ran)
-			}
-			// Without a credential the core answers without asking Ory.
-			wantCalls := int64(0)
-			if tt.header.Get("X-Session-Token")+tt.header.Get("Authorization")+tt.header.Get("Cookie") != "" {
-				wantCalls = 1
-			}
-			if fake.Calls() != wantCalls {
-				t.Errorf("whoami calls %d, want %d", fake.Calls(), wantCalls)
-			}
-			if tt.ran {
-				if !s.accessorOK || s.accessor == nil || s.accessor.Identity.Id != fakeory.IdentityID {
-					t.Errorf("Session(c) = %v, %v", s.accessor, s.accessorOK)
-				}
-				if s.fromCtx != s.accessor {
-					t.Errorf("request context session %p, accessor %p", s.fromCtx, s.accessor)
-				}
-				return
-			}
-			if tt.body == "" && w.Header().Get("Cache-Control") != "no-store" {
-				t.Errorf("Cache-Control %q", w.Header().Get("Cache-Control"))
-			}
-			if tt.location != "" {
-				if loc := w.Header().Get("Location"); !strings.HasPrefix(loc, fake.URL+tt.location) {
-					t.Errorf("Location %q, want prefix %q", loc, fake.URL+tt.location)
-				}
-				if w.Body.Len() != 0 {
-					t.Errorf("redirect has a body %q", w.Body)
-				}
-			}
-			if tt.errorID != "" {
-				if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-					t.Errorf("Content-Type %q", ct)
-				}
-				if tt.status != 502 && !strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "Bearer") {
-					t.Errorf("WWW-Authenticate %q", w.Header().Get("WWW-Authenticate"))
-				}
-				var e oryErrorBody
-				if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil {
-					t.Fatalf("body %q: %v", w.Body, err)
-				}
-				if e.Error.ID != tt.errorID || e.Error.Code != tt.status {
-					t.Errorf("error %+v, want id %q code %d", e.Error, tt.errorID, tt.status)
-				}
-			}
-			if !strings.Contains(w.Body.String(), tt.body) {
-				t.Errorf("body %q, want %q in it", w.Body, tt.body)
-			}
-		})
-	}
 }
 
 // TestHTTPErrorHandler: API denials reach the app's HTTPErrorHandler as an *echo.HTTPError
@@ -295,39 +182,6 @@ func TestSkipper(t *testing.T) {
 	e2.GET("/r", s.handler, orymecho.RequireSession(orymecho.WithVerifier(v), orymecho.WithSkipper(nilSkipper)))
 	if w := do(e2, http.MethodGet, "/r", nil); w.Code != 401 {
 		t.Fatalf("nil skipper: status %d", w.Code)
-	}
-}
-
-// TestGroupStacking: RequireSession on a group and RequireAAL2 on a route make one whoami
-// call, and the route's guard still enforces aal2 on the group's session.
-func TestGroupStacking(t *testing.T) {
-	tests := []struct {
-		token  string
-		status int
-	}{
-		{fakeory.TokenAAL2, 200},
-		{fakeory.TokenAAL1, 403},
-	}
-	for _, tt := range tests {
-		t.Run(tt.token, func(t *testing.T) {
-			fake, v := newFake(t)
-			var s seen
-			e := echo.New()
-			g := e.Group("/x", orymecho.RequireSession(orymecho.WithVerifier(v)))
-			g.GET("/aal2", s.handler, orymecho.RequireAAL2(orymecho.WithVerifier(v)))
-
-			w := do(e, http.MethodGet, "/x/aal2", http.Header{"X-Session-Token": {tt.token}})
-
-			if w.Code != tt.status {
-				t.Fatalf("status %d, want %d; body %s", w.Code, tt.status, w.Body)
-			}
-			if fake.Calls() != 1 {
-				t.Errorf("whoami calls %d, want 1", fake.Calls())
-			}
-			if tt.status == 200 && (!s.accessorOK || s.fromCtx != s.accessor) {
-				t.Errorf("Session(c) %v %v, context %v", s.accessor, s.accessorOK, s.fromCtx)
-			}
-		})
 	}
 }
 
