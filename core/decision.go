@@ -26,6 +26,7 @@ const (
 
 var outcomeNames = [...]string{"allow", "login", "step-up", "refresh", "enroll", "unavailable"}
 
+// String names the outcome for logs and tests ("allow", "login", "step-up", …).
 func (o Outcome) String() string {
 	if o < 0 || int(o) >= len(outcomeNames) {
 		return "unknown"

@@ -10,11 +10,15 @@
 //   - credentials.go: the Ory session cookie or session token taken from those facts.
 //   - config.go: [Config] and [New], which builds a [Verifier]; [Default] reads ORY_SDK_URL.
 //   - whoami.go: the call to Ory and the classification of its answer (fail closed).
-//   - policy.go: [RequireSession], [RequireAAL2], freshness ([WithMaxAge]) and the other options.
+//   - cache.go: verified sessions cached under a hash of the credential (grants only), and
+//     concurrent whoami calls for one credential coalesced into one.
+//   - policy.go: [RequireSession], [RequireAAL2], freshness ([WithMaxAge]), the other options
+//     and [AdapterOption], through which adapters receive their own typed options.
 //   - guard.go: [Guard.Check], which ties the above together.
 //   - decision.go and response.go: what the middleware should do and the response that says it.
 //   - returnto.go: the absolute URL of the original request, for return_to.
 //   - context.go: the verified session in a [context.Context].
+//   - errors.go: the sentinel errors a denial wraps, and [UnavailableError].
 //
 // Ory's behaviour the core relies on (measured against Ory Kratos v1.3.1): whoami answers 401
 // with no error id when there is no valid session, and 403 with error id session_aal2_required

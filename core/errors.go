@@ -32,6 +32,7 @@ type UnavailableError struct {
 	Err error
 }
 
+// Error says what went wrong, without secrets.
 func (e *UnavailableError) Error() string {
 	if e.Err != nil {
 		return fmt.Sprintf("orymfa: Ory is unavailable (%s): %v", e.Reason, e.Err)

@@ -129,6 +129,7 @@ func aalRank(aal *ory.AuthenticatorAssuranceLevel) int {
 // io.ReadAll cannot be made to buffer an unbounded answer.
 type limitedTransport struct{ base http.RoundTripper }
 
+// RoundTrip wraps the response body in a limitedBody.
 func (t limitedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(r)
 	if err != nil {
@@ -146,6 +147,7 @@ type limitedBody struct {
 
 var errBodyTooLarge = errors.New("answer larger than 1 MiB")
 
+// Read fails with errBodyTooLarge once more than maxWhoamiBody bytes were read.
 func (b *limitedBody) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	b.n += int64(n)
@@ -155,4 +157,5 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Close closes the underlying body.
 func (b *limitedBody) Close() error { return b.c.Close() }
