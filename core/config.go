@@ -109,10 +109,10 @@ func New(cfg Config) (*Verifier, error) {
 		v.timeout = 5 * time.Second
 	}
 	if v.names.cookieNames == nil {
-		v.names.cookieNames = []string{"ory_kratos_session"}
+		v.names.cookieNames = defaultCredentialNames.cookieNames
 	}
 	if v.names.cookiePrefixes == nil {
-		v.names.cookiePrefixes = []string{"ory_session_"}
+		v.names.cookiePrefixes = defaultCredentialNames.cookiePrefixes
 	}
 	if v.now == nil {
 		v.now = time.Now

@@ -31,6 +31,18 @@ func (c Credential) Key() [32]byte {
 	return sha256.Sum256([]byte("c:" + c.Cookie))
 }
 
+// OryCookies keeps only the Ory session cookies (ory_kratos_session and Ory Network's
+// ory_session_<slug>) of a Cookie header, for apps that call Ory themselves, e.g. to create a
+// logout flow: the app's other cookies should not leave the app.
+func OryCookies(cookieHeader string) string {
+	return defaultCredentialNames.oryCookies(cookieHeader)
+}
+
+var defaultCredentialNames = credentialNames{
+	cookieNames:    []string{"ory_kratos_session"},
+	cookiePrefixes: []string{"ory_session_"},
+}
+
 // credentialNames says which cookies and headers carry the Ory session.
 type credentialNames struct {
 	cookieNames    []string

@@ -85,6 +85,9 @@ func TestCredentials(t *testing.T) {
 			}
 		})
 	}
+	if got := OryCookies("theme=dark; ory_session_slug=a; csrf=b"); got != "ory_session_slug=a" {
+		t.Fatalf("OryCookies = %q", got)
+	}
 	off := names
 	off.bearer = false
 	if got := off.extract(&Request{Authorization: "Bearer tok"}); !got.IsZero() {

@@ -24,6 +24,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	ory "github.com/ory/client-go"
 
+	"github.com/orymfa/orymfa/core"
 	orymchi "github.com/orymfa/orymfa/chi"
 )
 
@@ -82,7 +83,7 @@ func render(w http.ResponseWriter, r *http.Request, oryClient *ory.APIClient, ti
 		traits, _ := s.Identity.Traits.(map[string]any)
 		data.Email, _ = traits["email"].(string)
 		data.AAL = string(s.GetAuthenticatorAssuranceLevel())
-		logout, _, err := oryClient.FrontendAPI.CreateBrowserLogoutFlow(r.Context()).Cookie(r.Header.Get("Cookie")).Execute()
+		logout, _, err := oryClient.FrontendAPI.CreateBrowserLogoutFlow(r.Context()).Cookie(core.OryCookies(r.Header.Get("Cookie"))).Execute()
 		if err == nil {
 			data.LogoutURL = logout.LogoutUrl
 		}

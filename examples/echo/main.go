@@ -26,6 +26,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	ory "github.com/ory/client-go"
 
+	"github.com/orymfa/orymfa/core"
 	orymecho "github.com/orymfa/orymfa/echo"
 )
 
@@ -95,7 +96,7 @@ func newPage(ctx context.Context, cookie string, oryClient *ory.APIClient, title
 		traits, _ := s.Identity.Traits.(map[string]any)
 		data.Email, _ = traits["email"].(string)
 		data.AAL = string(s.GetAuthenticatorAssuranceLevel())
-		logout, _, err := oryClient.FrontendAPI.CreateBrowserLogoutFlow(ctx).Cookie(cookie).Execute()
+		logout, _, err := oryClient.FrontendAPI.CreateBrowserLogoutFlow(ctx).Cookie(core.OryCookies(cookie)).Execute()
 		if err == nil {
 			data.LogoutURL = logout.LogoutUrl
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	ory "github.com/ory/client-go"
 
+	"github.com/orymfa/orymfa/core"
 	orymfiber "github.com/orymfa/orymfa/fiber"
 )
 
@@ -85,7 +86,7 @@ func newPage(ctx context.Context, cookie string, oryClient *ory.APIClient, title
 		traits, _ := s.Identity.Traits.(map[string]any)
 		data.Email, _ = traits["email"].(string)
 		data.AAL = string(s.GetAuthenticatorAssuranceLevel())
-		logout, _, err := oryClient.FrontendAPI.CreateBrowserLogoutFlow(ctx).Cookie(cookie).Execute()
+		logout, _, err := oryClient.FrontendAPI.CreateBrowserLogoutFlow(ctx).Cookie(core.OryCookies(cookie)).Execute()
 		if err == nil {
 			data.LogoutURL = logout.LogoutUrl
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/gin-gonic/gin"
 	ory "github.com/ory/client-go"
 
+	"github.com/orymfa/orymfa/core"
 	orymgin "github.com/orymfa/orymfa/gin"
 )
 
@@ -84,7 +85,7 @@ func newPage(ctx context.Context, cookie string, oryClient *ory.APIClient, title
 		traits, _ := s.Identity.Traits.(map[string]any)
 		data.Email, _ = traits["email"].(string)
 		data.AAL = string(s.GetAuthenticatorAssuranceLevel())
-		logout, _, err := oryClient.FrontendAPI.CreateBrowserLogoutFlow(ctx).Cookie(cookie).Execute()
+		logout, _, err := oryClient.FrontendAPI.CreateBrowserLogoutFlow(ctx).Cookie(core.OryCookies(cookie)).Execute()
 		if err == nil {
 			data.LogoutURL = logout.LogoutUrl
 		}
