@@ -24,8 +24,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	ory "github.com/ory/client-go"
 
-	"github.com/orymfa/orymfa/core"
 	orymchi "github.com/orymfa/orymfa/chi"
+	"github.com/orymfa/orymfa/core"
 )
 
 func main() {
