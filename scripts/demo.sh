@@ -32,6 +32,10 @@ fi
 bin="${ORYMFA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/orymfa}/demo-$framework"
 mkdir -p "$bin"
 cd "$root/examples"
+# The examples module stands alone (replace lines to the library); build it read-only.
+export GOWORK=off
+GOFLAGS="$(printf '%s\n' ${GOFLAGS:-} | grep -v '^-mod=' | tr '\n' ' ' || true)"
+export GOFLAGS
 echo "demo: building the demo and the $framework example…" >&2
 go build -o "$bin/" ./demo "./$framework"
 exec "$bin/demo" -framework "$framework" -kratos "$kratos" -app "$bin/$framework" "$@"

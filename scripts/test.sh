@@ -8,6 +8,13 @@ cd "$(dirname "$0")/.."
 
 MODULES=(. gin echo fiber examples benchmarks)
 
+# Each module is tested on its own (GOWORK=off), as its users get it through its go.mod and
+# replace lines, and read-only: a -mod=mod inherited from the environment would be refused in
+# workspace mode and would otherwise quietly repair a go.sum that should fail.
+export GOWORK=off
+GOFLAGS="$(printf '%s\n' ${GOFLAGS:-} | grep -v '^-mod=' | tr '\n' ' ' || true)"
+export GOFLAGS
+
 start=$(date +%s)
 ORYMFA_KRATOS_BIN="$(scripts/build-kratos.sh)"
 export ORYMFA_KRATOS_BIN
