@@ -107,16 +107,17 @@ func (v *Verifier) session(ctx context.Context, cred Credential, now time.Time) 
 	if cred.IsZero() {
 		return nil, false, ErrNoSession
 	}
-	if s, ok := v.sessions.get(cred.Key(), now); ok {
+	key := cred.Key()
+	if s, ok := v.sessions.get(key, now); ok {
 		return s, true, nil
 	}
-	s, err = v.coalesced(ctx, cred, false)
+	s, err = v.coalesced(ctx, cred, key, false)
 	return s, false, err
 }
 
 // fetch asks Ory, bypassing the cache: the re-check before a denial.
 func (v *Verifier) fetch(ctx context.Context, cred Credential) (*ory.Session, error) {
-	return v.coalesced(ctx, cred, true)
+	return v.coalesced(ctx, cred, cred.Key(), true)
 }
 
 // coalesced asks Ory, sharing one call among concurrent callers with the same credential. The
@@ -125,8 +126,7 @@ func (v *Verifier) fetch(ctx context.Context, cred Credential) (*ory.Session, er
 // Unless fresh, the call first looks in the cache again: a caller that missed the cache just
 // before another call filled it must not start a second whoami. Fresh calls (re-checks) use
 // their own key so they never receive a cached answer.
-func (v *Verifier) coalesced(ctx context.Context, cred Credential, fresh bool) (*ory.Session, error) {
-	key := cred.Key()
+func (v *Verifier) coalesced(ctx context.Context, cred Credential, key [32]byte, fresh bool) (*ory.Session, error) {
 	// The shared call may outlive this request (other callers wait on it), and an adapter's
 	// strings may alias buffers reused after the request (fasthttp): keep a copy. Only cache
 	// misses pay for it.
@@ -136,8 +136,10 @@ func (v *Verifier) coalesced(ctx context.Context, cred Credential, fresh bool) (
 		callKey = "f" + string(key[:])
 	}
 	ch := v.sessions.calls.DoChan(callKey, func() (any, error) {
-		if s, ok := v.sessions.get(key, v.now()); ok && !fresh {
-			return s, nil
+		if !fresh {
+			if s, ok := v.sessions.get(key, v.now()); ok {
+				return s, nil
+			}
 		}
 		s, err := v.whoami(context.WithoutCancel(ctx), cred)
 		if err == nil {

@@ -57,9 +57,6 @@ func MustGuard(require Requirement, opts ...Option) *Guard {
 	return g
 }
 
-// WithDenyHandler is WithAdapterOption for an adapter's typed deny handler.
-func WithDenyHandler(h any) Option { return WithAdapterOption(h) }
-
 // Check decides one request. A session already in ctx (put there by an earlier guard on the
 // same request) is used without asking Ory again.
 func (g *Guard) Check(ctx context.Context, r *Request) Decision {

@@ -69,7 +69,7 @@ func WithVerifier(v *core.Verifier) Option { return core.WithVerifier(v) }
 func WithMode(m core.Mode) Option { return core.WithMode(m) }
 
 // WithDenyHandler renders denials with h instead of [DefaultDenyHandler].
-func WithDenyHandler(h DenyHandler) Option { return core.WithDenyHandler(h) }
+func WithDenyHandler(h DenyHandler) Option { return core.WithAdapterOption(h) }
 
 // WithSkipper skips the guard for requests where skipper returns true, echo's Skipper
 // convention (as in echo-jwt). A skipped request has no session.

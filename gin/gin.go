@@ -44,7 +44,7 @@ func WithVerifier(v *core.Verifier) Option { return core.WithVerifier(v) }
 func WithMode(m core.Mode) Option { return core.WithMode(m) }
 
 // WithDenyHandler renders denials with h instead of the default response.
-func WithDenyHandler(h DenyHandler) Option { return core.WithDenyHandler(h) }
+func WithDenyHandler(h DenyHandler) Option { return core.WithAdapterOption(h) }
 
 // Session returns the session verified for this request. It never panics: without a session
 // (no guard ran, or c is nil) it returns nil, false.

@@ -39,7 +39,7 @@ func WithVerifier(v *core.Verifier) Option { return core.WithVerifier(v) }
 func WithMode(m core.Mode) Option { return core.WithMode(m) }
 
 // WithDenyHandler renders denials with h instead of the default response.
-func WithDenyHandler(h DenyHandler) Option { return core.WithDenyHandler(h) }
+func WithDenyHandler(h DenyHandler) Option { return core.WithAdapterOption(h) }
 
 // SessionFromContext returns the session verified for this request.
 func SessionFromContext(ctx context.Context) (*ory.Session, bool) {
