@@ -26,13 +26,13 @@ type DenyHandler func(c *gofiber.Ctx, d *core.Decision) error
 // RequireSession lets a request through with any session Ory accepts for whoami.
 // It panics at setup when the configuration is invalid (e.g. ORY_SDK_URL unset).
 func RequireSession(opts ...Option) gofiber.Handler {
-	return handler(core.MustGuard(core.RequireSession, opts...))
+	return Middleware(core.MustGuard(core.RequireSession, opts...))
 }
 
 // RequireAAL2 lets a request through only with an aal2 session (and, with [WithMaxAge], a
 // recently proven second factor). It panics at setup when the configuration is invalid.
 func RequireAAL2(opts ...Option) gofiber.Handler {
-	return handler(core.MustGuard(core.RequireAAL2, opts...))
+	return Middleware(core.MustGuard(core.RequireAAL2, opts...))
 }
 
 // WithMaxAge demands that the second factor was proven within d.
@@ -76,7 +76,9 @@ func WriteDecision(c *gofiber.Ctx, d *core.Decision) error {
 	return c.Status(d.Status).Send(d.Body)
 }
 
-func handler(g *core.Guard) gofiber.Handler {
+// Middleware turns a guard built with core.NewGuard (which returns configuration errors
+// instead of panicking) into a fiber handler.
+func Middleware(g *core.Guard) gofiber.Handler {
 	next, _ := core.AdapterOption[nextFunc](g)
 	deny, _ := core.AdapterOption[DenyHandler](g)
 	return func(c *gofiber.Ctx) error {
