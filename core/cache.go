@@ -1,16 +1,14 @@
 package core
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net/http"
-	"strings"
+	"math"
+	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/elastic/go-freelru"
 	ory "github.com/ory/client-go"
-	"golang.org/x/sync/singleflight"
 )
 
 // CacheConfig configures the session cache. The zero value is the default: on, 10 s, 10,000
@@ -31,133 +29,113 @@ const (
 	defaultCacheEntries = 10_000
 )
 
-// sessionStore caches verified sessions under a hash of their credential and coalesces
-// concurrent whoami calls for the same credential. Only grants are cached: errors, "no
-// session" and "step up" answers always go back to Ory.
-type sessionStore struct {
-	lru   *expirable.LRU[[32]byte, cachedSession] // nil when disabled
-	calls singleflight.Group
-	now   func() time.Time
-	ttl   time.Duration
+// grant is a session Ory verified, with what the policy reads precomputed, so that a request
+// served from the cache compares a few integers instead of walking the session. Times are
+// Unix nanoseconds (0: unknown), which keeps the entry free of pointers but the session's.
+type grant struct {
+	session         *ory.Session
+	by              *Verifier // who verified it: a context session is reused only by the same verifier
+	until           int64     // the cache may serve it until then: min(verified + TTL, expires_at)
+	aal             int8
+	authenticatedAt int64 // authenticated_at: when the last factor was proven
+	secondFactorAt  int64 // the newest completion of an aal2 (or stronger) method
 }
 
-type cachedSession struct {
-	session *ory.Session
-	until   time.Time // min(now+TTL, expires_at)
-}
-
-func newSessionStore(cfg CacheConfig, now func() time.Time) (*sessionStore, error) {
-	st := &sessionStore{now: now, ttl: cfg.TTL}
-	if cfg.Disabled {
-		return st, nil
+// newGrant precomputes a verified session's policy facts.
+func (v *Verifier) newGrant(s *ory.Session, verified time.Time, ttl time.Duration) *grant {
+	g := &grant{session: s, by: v, aal: aalRank(s.AuthenticatorAssuranceLevel), until: math.MaxInt64}
+	if ttl > 0 {
+		g.until = verified.Add(ttl).UnixNano()
 	}
+	if s.ExpiresAt != nil {
+		g.until = min(g.until, s.ExpiresAt.UnixNano())
+	}
+	if s.AuthenticatedAt != nil {
+		g.authenticatedAt = s.AuthenticatedAt.UnixNano()
+	}
+	for _, m := range s.AuthenticationMethods {
+		if aalRank(m.Aal) >= 2 && m.CompletedAt != nil {
+			g.secondFactorAt = max(g.secondFactorAt, m.CompletedAt.UnixNano())
+		}
+	}
+	return g
+}
+
+// sessionCache holds grants under a keyed hash of their credential. Only grants are cached:
+// errors, "no session" and "step up" answers always go back to Ory. It runs no goroutine
+// (expired entries are dropped when met), and allocates its table on first use, so a verifier
+// that never caches costs nothing.
+type sessionCache struct {
+	ttl      time.Duration // 0: disabled
+	size     uint32
+	observer Observer
+
+	init sync.Once
+	lru  atomic.Pointer[freelru.ShardedLRU[credKey, *grant]]
+}
+
+func newSessionCache(cfg CacheConfig, now func() time.Time, obs Observer) (*sessionCache, error) {
 	if cfg.TTL < 0 || cfg.MaxEntries < 0 {
 		return nil, fmt.Errorf("%w: Cache.TTL and Cache.MaxEntries must not be negative", ErrConfig)
 	}
-	if st.ttl == 0 {
-		st.ttl = defaultCacheTTL
+	c := &sessionCache{observer: obs}
+	if cfg.Disabled {
+		return c, nil
 	}
-	size := cfg.MaxEntries
-	if size == 0 {
-		size = defaultCacheEntries
-	}
-	// The LRU's own TTL evicts idle entries in the background; get checks each entry's own
-	// deadline, which may be earlier (expires_at) and follows the configured clock.
-	st.lru = expirable.NewLRU[[32]byte, cachedSession](size, nil, st.ttl)
-	return st, nil
+	c.ttl = cmpOr(cfg.TTL, defaultCacheTTL)
+	c.size = uint32(min(cmpOr(cfg.MaxEntries, defaultCacheEntries), math.MaxUint32/2))
+	return c, nil
 }
 
-func (st *sessionStore) get(key [32]byte, now time.Time) (*ory.Session, bool) {
-	if st.lru == nil {
+// get returns the cached grant for key unless it has run out at now (Unix nanoseconds).
+func (c *sessionCache) get(key credKey, now int64) (*grant, bool) {
+	if c.ttl == 0 {
 		return nil, false
 	}
-	e, ok := st.lru.Get(key)
+	var (
+		g  *grant
+		ok bool
+	)
+	if lru := c.lru.Load(); lru != nil {
+		if g, ok = lru.Get(key); ok && now >= g.until {
+			lru.Remove(key)
+			ok = false
+		}
+	}
+	if c.observer != nil {
+		c.observer.CacheLookup(ok)
+	}
 	if !ok {
 		return nil, false
 	}
-	if !now.Before(e.until) {
-		st.lru.Remove(key)
-		return nil, false
-	}
-	return e.session, true
+	return g, true
 }
 
-func (st *sessionStore) put(key [32]byte, s *ory.Session) {
-	if st.lru == nil {
+// put caches g under key.
+func (c *sessionCache) put(key credKey, g *grant) {
+	if c.ttl == 0 {
 		return
 	}
-	until := st.now().Add(st.ttl)
-	if s.ExpiresAt != nil && s.ExpiresAt.Before(until) {
-		until = *s.ExpiresAt
+	c.init.Do(func() {
+		lru, err := freelru.NewSharded[credKey, *grant](c.size, credKey.hash32)
+		if err != nil {
+			panic(err) // the size is checked in newSessionCache
+		}
+		if c.observer != nil {
+			lru.SetOnEvict(func(credKey, *grant) { c.observer.CacheEvicted() })
+		}
+		c.lru.Store(lru)
+	})
+	c.lru.Load().Add(key, g)
+}
+
+// len is the number of cached sessions.
+func (c *sessionCache) len() int {
+	if lru := c.lru.Load(); lru != nil {
+		return lru.Len()
 	}
-	st.lru.Add(key, cachedSession{session: s, until: until})
+	return 0
 }
 
 // CachedSessions is the number of cached sessions (for tests and metrics).
-func (v *Verifier) CachedSessions() int {
-	if v.sessions.lru == nil {
-		return 0
-	}
-	return v.sessions.lru.Len()
-}
-
-// session returns the verified session for cred, from the cache when possible; cached reports
-// which, so a denial based on a cached session can be re-checked with Ory.
-func (v *Verifier) session(ctx context.Context, cred Credential, now time.Time) (s *ory.Session, cached bool, err error) {
-	if cred.IsZero() {
-		return nil, false, ErrNoSession
-	}
-	key := cred.Key()
-	if s, ok := v.sessions.get(key, now); ok {
-		return s, true, nil
-	}
-	s, err = v.coalesced(ctx, cred, key, false)
-	return s, false, err
-}
-
-// fetch asks Ory, bypassing the cache: the re-check before a denial.
-func (v *Verifier) fetch(ctx context.Context, cred Credential) (*ory.Session, error) {
-	return v.coalesced(ctx, cred, cred.Key(), true)
-}
-
-// coalesced asks Ory, sharing one call among concurrent callers with the same credential. The
-// shared call does not inherit any one caller's cancellation (it has its own timeout), so a
-// caller that goes away does not fail the others; that caller alone gets its context's error.
-// Unless fresh, the call first looks in the cache again: a caller that missed the cache just
-// before another call filled it must not start a second whoami. Fresh calls (re-checks) use
-// their own key so they never receive a cached answer.
-func (v *Verifier) coalesced(ctx context.Context, cred Credential, key [32]byte, fresh bool) (*ory.Session, error) {
-	// The shared call may outlive this request (other callers wait on it), and an adapter's
-	// strings may alias buffers reused after the request (fasthttp): keep a copy. Only cache
-	// misses pay for it.
-	cred = Credential{Token: strings.Clone(cred.Token), Cookie: strings.Clone(cred.Cookie)}
-	callKey := "c" + string(key[:])
-	if fresh {
-		callKey = "f" + string(key[:])
-	}
-	ch := v.sessions.calls.DoChan(callKey, func() (any, error) {
-		if !fresh {
-			if s, ok := v.sessions.get(key, v.now()); ok {
-				return s, nil
-			}
-		}
-		s, err := v.whoami(context.WithoutCancel(ctx), cred)
-		if err == nil {
-			v.sessions.put(key, s)
-		}
-		return s, err
-	})
-	select {
-	case res := <-ch:
-		if res.Err != nil {
-			return nil, res.Err
-		}
-		return res.Val.(*ory.Session), nil
-	case <-ctx.Done():
-		err := ctx.Err()
-		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, &UnavailableError{Status: http.StatusGatewayTimeout, Reason: "request deadline passed while waiting for whoami", Err: err}
-		}
-		return nil, &UnavailableError{Status: http.StatusServiceUnavailable, Reason: "request cancelled while waiting for whoami", Err: err}
-	}
-}
+func (v *Verifier) CachedSessions() int { return v.cache.len() }

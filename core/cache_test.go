@@ -1,7 +1,8 @@
-package core
+package core_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -9,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orymfa/orymfa/internal/fakeory"
+	"github.com/orymfa/orymfa/core"
+	"github.com/orymfa/orymfa/orymfatest"
 )
 
 // clock is a settable clock for the verifier.
@@ -22,183 +24,233 @@ func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return 
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 func TestCacheGrantsWithoutAskingOryAgain(t *testing.T) {
-	fake := fakeory.New()
-	defer fake.Close()
-	g := MustGuard(RequireAAL2, WithVerifier(newTestVerifier(t, fake, Config{})))
+	srv := orymfatest.NewServer(t)
+	user := srv.NewIdentity()
+	token := srv.SignIn(user, orymfatest.AAL2)
+	g := core.MustGuard(core.RequireAAL2, core.WithVerifier(newVerifier(t, srv.URL, core.Config{})))
 	for range 3 {
-		if d := g.Check(context.Background(), apiRequest(fakeory.TokenAAL2)); !d.Allowed() {
+		if d := g.Check(ctx(t), apiRequest(token)); !d.Allowed() || d.Session.Identity.Id != user.ID {
 			t.Fatalf("denied: %v", d.Err)
 		}
 	}
-	if n := fake.Calls(); n != 1 {
+	if n := srv.Calls(); n != 1 {
 		t.Fatalf("%d whoami calls for three requests, want 1", n)
 	}
 }
 
 func TestCacheOffAsksEveryTime(t *testing.T) {
-	fake := fakeory.New()
-	defer fake.Close()
-	g := MustGuard(RequireAAL2, WithVerifier(newTestVerifier(t, fake, Config{Cache: CacheConfig{Disabled: true}})))
+	srv := orymfatest.NewServer(t)
+	token := srv.SignIn(srv.NewIdentity(), orymfatest.AAL2)
+	g := core.MustGuard(core.RequireAAL2, core.WithVerifier(newVerifier(t, srv.URL, core.Config{Cache: core.CacheConfig{Disabled: true}})))
 	for range 3 {
-		if d := g.Check(context.Background(), apiRequest(fakeory.TokenAAL2)); !d.Allowed() {
+		if d := g.Check(ctx(t), apiRequest(token)); !d.Allowed() {
 			t.Fatalf("denied: %v", d.Err)
 		}
 	}
-	if n := fake.Calls(); n != 3 {
+	if n := srv.Calls(); n != 3 {
 		t.Fatalf("%d whoami calls, want 3", n)
 	}
 }
 
 // A token keeps its value when its session steps up: a cached aal1 session must not deny it.
 func TestCachedSessionIsRecheckedBeforeDenial(t *testing.T) {
-	fake := fakeory.New()
-	defer fake.Close()
-	var aal atomic.Value
-	aal.Store("aal1")
-	fake.Respond(func(w http.ResponseWriter, r *http.Request) {
-		fakeory.WriteSession(w, fakeory.Session(aal.Load().(string), time.Now()))
-	})
-	v := newTestVerifier(t, fake, Config{})
-	session, aal2 := MustGuard(RequireSession, WithVerifier(v)), MustGuard(RequireAAL2, WithVerifier(v))
-	if d := session.Check(context.Background(), apiRequest("tok")); !d.Allowed() {
+	srv := orymfatest.NewServer(t)
+	token := srv.SignIn(srv.NewIdentity(), orymfatest.AAL1) // no second factor yet
+	v := newVerifier(t, srv.URL, core.Config{})
+	session, aal2 := core.MustGuard(core.RequireSession, core.WithVerifier(v)), core.MustGuard(core.RequireAAL2, core.WithVerifier(v))
+	if d := session.Check(ctx(t), apiRequest(token)); !d.Allowed() {
 		t.Fatal("aal1 session denied on RequireSession")
 	}
-	if d := aal2.Check(context.Background(), apiRequest("tok")); d.Outcome != Enroll {
+	if d := aal2.Check(ctx(t), apiRequest(token)); d.Outcome != core.Enroll {
 		t.Fatalf("aal1 on RequireAAL2: %v", d.Outcome)
 	}
-	aal.Store("aal2") // the user completed the second factor on the same token
-	if d := aal2.Check(context.Background(), apiRequest("tok")); !d.Allowed() {
+	srv.StepUp(token) // the user enrolled TOTP on the same session token
+	if d := aal2.Check(ctx(t), apiRequest(token)); !d.Allowed() {
 		t.Fatalf("stepped-up token still denied: %v", d.Outcome)
 	}
-	if n := fake.Calls(); n != 3 {
+	if n := srv.Calls(); n != 3 {
 		t.Fatalf("%d whoami calls, want 3 (fill, re-check, re-check)", n)
 	}
-	if d := aal2.Check(context.Background(), apiRequest("tok")); !d.Allowed() || fake.Calls() != 3 {
+	if d := aal2.Check(ctx(t), apiRequest(token)); !d.Allowed() || srv.Calls() != 3 {
 		t.Fatal("the stepped-up session was not cached")
 	}
 }
 
 func TestCacheEntryEndsAtTTLAndExpiresAt(t *testing.T) {
-	fake := fakeory.New()
-	defer fake.Close()
+	srv := orymfatest.NewServer(t)
+	token := srv.SignIn(srv.NewIdentity(), orymfatest.AAL2)
 	clk := &clock{now: time.Now()}
 	expires := clk.Now().Add(30 * time.Second)
-	fake.Respond(func(w http.ResponseWriter, r *http.Request) {
-		s := fakeory.Session("aal2", time.Now())
-		s["expires_at"] = expires.Format(time.RFC3339Nano)
-		fakeory.WriteSession(w, s)
-	})
-	v := newTestVerifier(t, fake, Config{Now: clk.Now, Cache: CacheConfig{TTL: 20 * time.Second}})
-	g := MustGuard(RequireSession, WithVerifier(v))
-	check := func(wantCalls int64, wantAllowed bool) {
+	doc := sessionJSON(t, srv, token)
+	doc["expires_at"] = expires.Format(time.RFC3339Nano)
+	srv.Respond(func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, doc) })
+	v := newVerifier(t, srv.URL, core.Config{Now: clk.Now, Cache: core.CacheConfig{TTL: 20 * time.Second}})
+	g := core.MustGuard(core.RequireSession, core.WithVerifier(v))
+	check := func(wantCalls int, want core.Outcome, wantStatus int) {
 		t.Helper()
-		d := g.Check(context.Background(), apiRequest("tok"))
-		if d.Allowed() != wantAllowed || fake.Calls() != wantCalls {
-			t.Fatalf("allowed=%v calls=%d, want %v %d (%v)", d.Allowed(), fake.Calls(), wantAllowed, wantCalls, d.Err)
+		d := g.Check(ctx(t), apiRequest(token))
+		if d.Outcome != want || d.Status != wantStatus || srv.Calls() != wantCalls {
+			t.Fatalf("%v %d after %d calls, want %v %d after %d (%v)", d.Outcome, d.Status, srv.Calls(), want, wantStatus, wantCalls, d.Err)
 		}
 	}
-	check(1, true)
+	check(1, core.Allow, 0)
 	clk.Add(19 * time.Second)
-	check(1, true) // within TTL
+	check(1, core.Allow, 0) // within TTL
 	clk.Add(2 * time.Second)
-	check(2, true) // TTL passed: asked again; the new entry ends at expires_at (9 s away)
+	check(2, core.Allow, 0) // TTL passed: asked again; the new entry ends at expires_at (9 s away)
 	clk.Add(8 * time.Second)
-	check(2, true)
-	clk.Add(2 * time.Second) // past expires_at: never served from the cache
-	check(3, false)          // and Ory's answer (expired) is refused
+	check(2, core.Allow, 0)
+	clk.Add(2 * time.Second)        // past expires_at: never served from the cache
+	check(3, core.Unavailable, 502) // and Ory's answer (an expired session) is refused
 }
 
 func TestCacheIsBounded(t *testing.T) {
-	fake := fakeory.New()
-	defer fake.Close()
-	fake.Respond(func(w http.ResponseWriter, r *http.Request) {
-		fakeory.WriteSession(w, fakeory.Session("aal2", time.Now()))
-	})
-	v := newTestVerifier(t, fake, Config{Cache: CacheConfig{MaxEntries: 3}})
-	g := MustGuard(RequireSession, WithVerifier(v))
+	srv := orymfatest.NewServer(t)
+	v := newVerifier(t, srv.URL, core.Config{Cache: core.CacheConfig{MaxEntries: 3}})
+	g := core.MustGuard(core.RequireSession, core.WithVerifier(v))
 	for i := range 10 {
-		if d := g.Check(context.Background(), apiRequest("tok-"+strconv.Itoa(i))); !d.Allowed() {
-			t.Fatal("denied")
+		token := srv.SignIn(srv.NewIdentity(), orymfatest.AAL2)
+		if d := g.Check(ctx(t), apiRequest(token)); !d.Allowed() {
+			t.Fatalf("denied %d", i)
 		}
 	}
-	if n := v.CachedSessions(); n != 3 {
-		t.Fatalf("%d cached sessions, want the bound 3", n)
+	// freelru shards the bound; with 3 entries it keeps at most 3.
+	if n := v.CachedSessions(); n < 1 || n > 3 {
+		t.Fatalf("%d cached sessions, want at most the bound 3", n)
 	}
 }
 
+// Denials and errors are never cached: each goes back to Ory, and each answer is the one
+// Ory gives now (not a remembered one).
 func TestErrorsAreNotCached(t *testing.T) {
-	fake := fakeory.New()
-	defer fake.Close()
-	g := MustGuard(RequireSession, WithVerifier(newTestVerifier(t, fake, Config{})))
-	for _, tok := range []string{fakeory.TokenStepUp, fakeory.TokenStepUp, "unknown", "unknown"} {
-		g.Check(context.Background(), apiRequest(tok))
+	srv := orymfatest.NewServer(t)
+	stepUp := srv.SignIn(srv.NewIdentity(orymfatest.WithSecondFactor()), orymfatest.AAL1)
+	ok := srv.SignIn(srv.NewIdentity(), orymfatest.AAL2)
+	g := core.MustGuard(core.RequireSession, core.WithVerifier(newVerifier(t, srv.URL, core.Config{})))
+	for _, tc := range []struct {
+		token  string
+		want   core.Outcome
+		status int
+	}{
+		{stepUp, core.StepUp, 403}, {stepUp, core.StepUp, 403},
+		{"ory_st_unknown", core.Login, 401}, {"ory_st_unknown", core.Login, 401},
+	} {
+		if d := g.Check(ctx(t), apiRequest(tc.token)); d.Outcome != tc.want || d.Status != tc.status {
+			t.Fatalf("%s: %v %d, want %v %d", tc.token, d.Outcome, d.Status, tc.want, tc.status)
+		}
 	}
-	fake.Respond(func(w http.ResponseWriter, r *http.Request) { fakeory.WriteError(w, 500, "") })
-	g.Check(context.Background(), apiRequest(fakeory.TokenAAL2))
-	fake.Respond(nil)
-	if d := g.Check(context.Background(), apiRequest(fakeory.TokenAAL2)); !d.Allowed() {
-		t.Fatal("a failed call was cached")
+	srv.SetFault(orymfatest.Status(500))
+	if d := g.Check(ctx(t), apiRequest(ok)); d.Outcome != core.Unavailable || d.Status != 502 {
+		t.Fatalf("Ory failing: %v %d", d.Outcome, d.Status)
 	}
-	if n := fake.Calls(); n != 6 {
-		t.Fatalf("%d calls, want 6: denials and errors always go back to Ory", n)
+	srv.ClearFault()
+	if d := g.Check(ctx(t), apiRequest(ok)); !d.Allowed() {
+		t.Fatalf("a failed call was cached: %v", d.Err)
+	}
+	srv.StepUp(stepUp)
+	if d := g.Check(ctx(t), apiRequest(stepUp)); !d.Allowed() {
+		t.Fatalf("a step-up denial was cached: %v", d.Err)
+	}
+	if n := srv.Calls(); n != 7 {
+		t.Fatalf("%d calls, want 7: denials and errors always go back to Ory", n)
 	}
 }
 
-// blockingFake answers whoami only when release is closed, counting calls.
-func blockingFake(t *testing.T) (*fakeory.Server, chan struct{}, chan struct{}) {
-	fake := fakeory.New()
-	t.Cleanup(fake.Close)
-	arrived, release := make(chan struct{}, 1000), make(chan struct{})
-	fake.Respond(func(w http.ResponseWriter, r *http.Request) {
+// blockingOry answers whoami only once release is closed.
+func blockingOry(t *testing.T) (srv *orymfatest.Server, token string, arrived chan struct{}, release chan struct{}) {
+	srv = orymfatest.NewServer(t)
+	token = srv.SignIn(srv.NewIdentity(), orymfatest.AAL2)
+	doc := sessionJSON(t, srv, token)
+	arrived, release = make(chan struct{}, 1000), make(chan struct{})
+	srv.Respond(func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
 		<-release
-		fakeory.WriteSession(w, fakeory.Session("aal2", time.Now()))
+		writeJSON(w, 200, doc)
 	})
-	return fake, arrived, release
+	return srv, token, arrived, release
 }
 
 func TestConcurrentFirstRequestsShareOneCall(t *testing.T) {
-	fake, arrived, release := blockingFake(t)
-	v := newTestVerifier(t, fake, Config{})
-	g := MustGuard(RequireAAL2, WithVerifier(v))
+	srv, token, arrived, release := blockingOry(t)
+	g := core.MustGuard(core.RequireAAL2, core.WithVerifier(newVerifier(t, srv.URL, core.Config{})))
 	const n = 200
 	var wg sync.WaitGroup
 	var allowed atomic.Int64
 	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if d := g.Check(context.Background(), apiRequest(fakeory.TokenAAL2)); d.Allowed() {
+		wg.Go(func() {
+			if d := g.Check(ctx(t), apiRequest(token)); d.Allowed() {
 				allowed.Add(1)
 			}
-		}()
+		})
 	}
 	<-arrived // the one call is in flight; the others join it or hit the cache afterwards
 	close(release)
 	wg.Wait()
-	if allowed.Load() != n || fake.Calls() != 1 {
-		t.Fatalf("allowed %d of %d with %d whoami calls, want all with 1", allowed.Load(), n, fake.Calls())
+	if allowed.Load() != n || srv.Calls() != 1 {
+		t.Fatalf("allowed %d of %d with %d whoami calls, want all with 1", allowed.Load(), n, srv.Calls())
 	}
 }
 
 func TestCancelledCallerDoesNotFailTheOthers(t *testing.T) {
-	fake, arrived, release := blockingFake(t)
-	g := MustGuard(RequireAAL2, WithVerifier(newTestVerifier(t, fake, Config{})))
-	ctx, cancel := context.WithCancel(context.Background())
-	first := make(chan Decision)
-	go func() { first <- g.Check(ctx, apiRequest(fakeory.TokenAAL2)) }()
+	srv, token, arrived, release := blockingOry(t)
+	g := core.MustGuard(core.RequireAAL2, core.WithVerifier(newVerifier(t, srv.URL, core.Config{})))
+	leaving, cancel := context.WithCancel(context.Background())
+	first := make(chan core.Decision)
+	go func() { first <- g.Check(leaving, apiRequest(token)) }()
 	<-arrived // the shared call started under the first caller's context
-	second := make(chan Decision)
-	go func() { second <- g.Check(context.Background(), apiRequest(fakeory.TokenAAL2)) }()
+	others := make(chan core.Decision, 5)
+	for range 5 {
+		go func() { others <- g.Check(ctx(t), apiRequest(token)) }()
+	}
 	cancel()
-	if d := <-first; d.Outcome != Unavailable || d.Allowed() {
+	if d := <-first; d.Outcome != core.Unavailable || d.Allowed() {
 		t.Fatalf("cancelled caller: %v", d.Outcome)
 	}
 	close(release)
-	if d := <-second; !d.Allowed() {
-		t.Fatalf("the other caller failed with the first one's cancellation: %v", d.Err)
+	for range 5 {
+		if d := <-others; !d.Allowed() {
+			t.Fatalf("another caller failed with the first one's cancellation: %v", d.Err)
+		}
 	}
-	if fake.Calls() != 1 {
-		t.Fatalf("%d calls, want 1", fake.Calls())
+	// The others may have joined after the first left and the call was abandoned: then one
+	// more call, never more.
+	if n := srv.Calls(); n < 1 || n > 2 {
+		t.Fatalf("%d calls, want 1 (or 2 if every waiter had left the first)", n)
 	}
+}
+
+// The default client keeps connections for concurrent use: cache misses at concurrency 32
+// (unknown tokens, every request asks Ory) open at most a few connections per worker in
+// all, not one per request as http.DefaultTransport's two idle connections per host would.
+func TestConnectionsToOryAreReused(t *testing.T) {
+	var dials atomic.Int64
+	counting := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 401, map[string]any{"error": map[string]any{"code": 401, "status": "Unauthorized", "message": "x"}})
+	})}
+	counting.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dials.Add(1)
+		}
+	}
+	ln := listen(t)
+	go counting.Serve(ln)
+	t.Cleanup(func() { counting.Close() })
+	g := core.MustGuard(core.RequireSession, core.WithVerifier(newVerifier(t, "http://"+ln.Addr().String(), core.Config{})))
+	const workers, perWorker = 32, 100
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range perWorker {
+				if d := g.Check(ctx(t), apiRequest("ory_st_unknown_"+strconv.Itoa(w)+"_"+strconv.Itoa(i))); d.Outcome != core.Login {
+					t.Errorf("unknown token: %v", d.Outcome)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := dials.Load(); n > 3*workers {
+		t.Fatalf("%d new connections to Ory for %d requests at concurrency %d, want at most %d", n, workers*perWorker, workers, 3*workers)
+	}
+	t.Logf("%d new connections for %d cache misses at concurrency %d", dials.Load(), workers*perWorker, workers)
 }

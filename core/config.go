@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -44,10 +44,16 @@ type Config struct {
 	// BrowserURL is where browsers are sent for login, step-up and settings. It defaults to
 	// SDKURL; set it when the app reaches Ory at another address than browsers do.
 	BrowserURL string
-	// APIClient is used for whoami when set; otherwise one is built for SDKURL.
+	// APIClient is used for whoami when set; otherwise one is built for SDKURL. The verifier
+	// calls it through a copy with the same safety rules as its own client (no redirects
+	// followed, answers capped at 1 MiB, every call bounded by Timeout): yours is not changed.
 	APIClient *ory.APIClient
-	// Timeout bounds each whoami call (default 5s), whichever client is used.
+	// Timeout bounds each whoami call, reading the answer included (default 5s).
 	Timeout time.Duration
+	// MaxIdleConns is how many idle connections to Ory the verifier keeps for reuse (default
+	// 100). Set it at least to the number of requests you expect to miss the cache at once:
+	// each one over it opens a new connection (a TLS handshake with Ory Network).
+	MaxIdleConns int
 	// CookieNames are the exact names of Ory session cookies (default ory_kratos_session).
 	CookieNames []string
 	// CookiePrefixes match Ory Network's ory_session_<slug> cookies (default ory_session_).
@@ -55,18 +61,26 @@ type Config struct {
 	// DisableBearer stops reading "Authorization: Bearer" as an Ory session token, for apps
 	// whose bearer tokens are something else.
 	DisableBearer bool
-	// AppURL is the app's public origin (scheme://host[:port]) used for return_to. When empty
-	// the request's own scheme and Host are used.
+	// AppURL is the app's public origin (scheme://host[:port]) used for return_to. Set it in
+	// production: when empty the request's own scheme and Host are used, and the Host is
+	// whatever the client sent (Ory's allowed_return_urls still applies).
 	AppURL string
 	// TrustForwardedHeaders uses X-Forwarded-Proto and X-Forwarded-Host for return_to when
 	// AppURL is empty. Only set it behind a proxy that overwrites them.
 	TrustForwardedHeaders bool
 	// Enforcement tells how the project answers whoami; see [Strict] (the default).
 	Enforcement Enforcement
-	// Logger receives errors talking to Ory (default slog.Default()).
+	// Logger receives errors talking to Ory (default slog.Default()); repeated failures are
+	// logged at most once per LogInterval.
 	Logger *slog.Logger
+	// LogInterval is the least time between two logged failures of the same kind (default
+	// 10s), so an Ory outage does not flood the log. Negative logs every failure.
+	LogInterval time.Duration
 	// OnError, when set, observes every error talking to Ory instead of the log.
 	OnError func(ctx context.Context, err error)
+	// Observer, when set, is told about every decision, whoami call and cache event (for
+	// metrics and traces; see the otel module). Nil costs nothing.
+	Observer Observer
 	// Cache configures the session cache; see [CacheConfig].
 	Cache CacheConfig
 	// Now is the clock (default time.Now); tests set it.
@@ -74,7 +88,8 @@ type Config struct {
 }
 
 // Verifier asks Ory for sessions. It is safe for concurrent use; create one per app and share
-// it between guards (the default one is shared already).
+// it between guards (the default one is shared already). It holds no goroutine: one that is
+// dropped leaves nothing running.
 type Verifier struct {
 	ory        *ory.APIClient
 	browserURL string // no trailing slash
@@ -83,9 +98,11 @@ type Verifier struct {
 	names      credentialNames
 	timeout    time.Duration
 	enforce    Enforcement
-	onError    func(context.Context, error)
+	report     func(context.Context, error)
+	observer   Observer
 	now        func() time.Time
-	sessions   *sessionStore
+	cache      *sessionCache
+	calls      sharedCalls
 }
 
 // ErrConfig is wrapped by every configuration error.
@@ -93,11 +110,17 @@ var ErrConfig = errors.New("orymfa: invalid configuration")
 
 // New checks cfg and builds a Verifier. Errors name the setting at fault and wrap [ErrConfig].
 func New(cfg Config) (*Verifier, error) {
+	if cfg.Enforcement < Strict || cfg.Enforcement > LaxEnroll {
+		return nil, fmt.Errorf("%w: Enforcement %d is not Strict, LaxStepUp or LaxEnroll", ErrConfig, cfg.Enforcement)
+	}
+	if cfg.Timeout < 0 || cfg.MaxIdleConns < 0 {
+		return nil, fmt.Errorf("%w: Timeout and MaxIdleConns must not be negative", ErrConfig)
+	}
 	v := &Verifier{
 		trustFwd: cfg.TrustForwardedHeaders,
-		timeout:  cfg.Timeout,
+		timeout:  cmpOr(cfg.Timeout, 5*time.Second),
 		enforce:  cfg.Enforcement,
-		onError:  cfg.OnError,
+		observer: cfg.Observer,
 		now:      cfg.Now,
 		names: credentialNames{
 			cookieNames:    cfg.CookieNames,
@@ -105,37 +128,29 @@ func New(cfg Config) (*Verifier, error) {
 			bearer:         !cfg.DisableBearer,
 		},
 	}
-	if v.timeout <= 0 {
-		v.timeout = 5 * time.Second
-	}
 	if v.names.cookieNames == nil {
 		v.names.cookieNames = defaultCredentialNames.cookieNames
 	}
 	if v.names.cookiePrefixes == nil {
 		v.names.cookiePrefixes = defaultCredentialNames.cookiePrefixes
 	}
+	for _, n := range v.names.cookieNames {
+		if !validCookieName(n) {
+			return nil, fmt.Errorf("%w: CookieNames: %q is not a cookie name", ErrConfig, n)
+		}
+	}
 	if v.now == nil {
 		v.now = time.Now
 	}
-	if v.onError == nil {
-		logger := cfg.Logger
-		if logger == nil {
-			logger = slog.Default()
-		}
-		v.onError = func(ctx context.Context, err error) {
-			logger.ErrorContext(ctx, "orymfa: cannot verify the Ory session", "error", err)
-		}
-	}
-	if cfg.Enforcement < Strict || cfg.Enforcement > LaxEnroll {
-		return nil, fmt.Errorf("%w: Enforcement %d is not Strict, LaxStepUp or LaxEnroll", ErrConfig, cfg.Enforcement)
+	logger := cmpOr(cfg.Logger, slog.Default())
+	v.report = cfg.OnError
+	if v.report == nil {
+		v.report = newErrorLog(logger, cmpOr(cfg.LogInterval, 10*time.Second), v.now).report
 	}
 
 	sdkURL := cfg.SDKURL
-	if cfg.APIClient != nil {
-		v.ory = cfg.APIClient
-		if sdkURL == "" && len(cfg.APIClient.GetConfig().Servers) > 0 {
-			sdkURL = cfg.APIClient.GetConfig().Servers[0].URL
-		}
+	if sdkURL == "" && cfg.APIClient != nil && len(cfg.APIClient.GetConfig().Servers) > 0 {
+		sdkURL = cfg.APIClient.GetConfig().Servers[0].URL
 	}
 	if sdkURL == "" {
 		return nil, fmt.Errorf("%w: the Ory SDK URL is not set (set %s or Config.SDKURL)", ErrConfig, EnvSDKURL)
@@ -143,13 +158,7 @@ func New(cfg Config) (*Verifier, error) {
 	if _, err := parseBaseURL("SDKURL", sdkURL); err != nil {
 		return nil, err
 	}
-	if v.ory == nil {
-		v.ory = newAPIClient(sdkURL)
-	}
-	browser := cfg.BrowserURL
-	if browser == "" {
-		browser = sdkURL
-	}
+	browser := cmpOr(cfg.BrowserURL, sdkURL)
 	if _, err := parseBaseURL("BrowserURL", browser); err != nil {
 		return nil, err
 	}
@@ -163,17 +172,15 @@ func New(cfg Config) (*Verifier, error) {
 			return nil, fmt.Errorf("%w: AppURL %q must be an origin (scheme://host[:port]) without a path", ErrConfig, cfg.AppURL)
 		}
 		v.appURL = u
+	} else if !cfg.TrustForwardedHeaders {
+		logger.Info("orymfa: Config.AppURL is not set: return_to is built from each request's Host header; set AppURL in production", "sdk_url", sdkURL)
 	}
-	for _, n := range v.names.cookieNames {
-		if !validCookieName(n) {
-			return nil, fmt.Errorf("%w: CookieNames: %q is not a cookie name", ErrConfig, n)
-		}
-	}
-	store, err := newSessionStore(cfg.Cache, v.now)
+	cache, err := newSessionCache(cfg.Cache, v.now, v.observer)
 	if err != nil {
 		return nil, err
 	}
-	v.sessions = store
+	v.cache = cache
+	v.ory = newWhoamiClient(v, sdkURL, cfg.APIClient, cmpOr(cfg.MaxIdleConns, 100))
 	return v, nil
 }
 
@@ -186,34 +193,52 @@ func MustNew(cfg Config) *Verifier {
 	return v
 }
 
-// parseBaseURL checks that s is an absolute http(s) URL without query or fragment.
+// parseBaseURL checks that s is an absolute http(s) URL that Ory URLs can be appended to:
+// a host, a valid port, no user info, query or fragment (not even an empty "?" or "#"), and
+// no byte that would have to be escaped.
 func parseBaseURL(setting, s string) (*url.URL, error) {
+	bad := func(why string) error {
+		return fmt.Errorf("%w: %s %q %s; it must be an absolute http(s) URL like https://example.com", ErrConfig, setting, s, why)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return nil, bad("contains a space, control or non-ASCII character")
+		}
+	}
+	if strings.ContainsAny(s, "?#") {
+		return nil, bad("has a query or fragment")
+	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s %q: %v", ErrConfig, setting, s, err)
+		return nil, bad(fmt.Sprintf("does not parse (%v)", err))
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("%w: %s %q must be an absolute http(s) URL like https://example.com", ErrConfig, setting, s)
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, bad("is not http or https")
+	}
+	if u.Hostname() == "" {
+		return nil, bad("has no host")
+	}
+	if u.User != nil {
+		return nil, bad("has user info")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, bad("has an invalid port")
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return nil, bad("has an empty port")
 	}
 	return u, nil
 }
 
-// maxWhoamiBody bounds what is read of Ory's answer; a real session is a few kilobytes.
-const maxWhoamiBody = 1 << 20
-
-// newAPIClient builds an Ory client whose transport refuses oversized answers: client-go reads
-// the whole body into memory, and a lying or broken upstream must not exhaust ours.
-func newAPIClient(sdkURL string) *ory.APIClient {
-	cfg := ory.NewConfiguration()
-	cfg.Servers = ory.ServerConfigurations{{URL: strings.TrimRight(sdkURL, "/")}}
-	cfg.UserAgent = "orymfa"
-	cfg.HTTPClient = &http.Client{
-		Transport: limitedTransport{base: http.DefaultTransport},
-		// Never follow redirects: whoami does not redirect, and following one could send the
-		// session cookie to another host.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+// cmpOr returns v unless it is the zero value, else def (cmp.Or for two values, also for
+// pointers).
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
 	}
-	return ory.NewAPIClient(cfg)
+	return v
 }
 
 var (

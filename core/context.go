@@ -11,18 +11,60 @@ type contextKey struct{ name string }
 
 var sessionKey = &contextKey{"orymfa.session"}
 
-// ContextWithSession returns a copy of ctx that carries the verified session. Adapters call it;
-// a later guard on the same request reuses the session instead of asking Ory again.
+// The value under sessionKey says where the session came from, by its type:
+//
+//   - *grant: a guard verified it, but it came from the cache;
+//   - *freshGrant: a guard had Ory confirm it during this request;
+//   - *ory.Session: ContextWithSession put it there; no guard verified it.
+//
+// A later guard reuses a grant only if the same Verifier made it, and denies on it only if
+// it is fresh: a denial never rests on a cached session.
+type freshGrant grant
+
+// ContextWithSession returns a copy of ctx that carries s, so handlers find it with every
+// adapter's accessor: for handler unit tests and custom middleware. A guard never trusts such
+// a session: it did not verify it, so it asks Ory itself.
 func ContextWithSession(ctx context.Context, s *ory.Session) context.Context {
 	return context.WithValue(ctx, sessionKey, s)
 }
 
-// SessionFromContext returns the session a guard verified for this request. The session may be
-// shared with other requests through the cache: treat it as read-only.
+// contextWithGrant returns ctx carrying a verified session for the handler and later guards.
+func contextWithGrant(ctx context.Context, g *grant, fresh bool) context.Context {
+	if fresh {
+		return context.WithValue(ctx, sessionKey, (*freshGrant)(g))
+	}
+	return context.WithValue(ctx, sessionKey, g)
+}
+
+// SessionFromContext returns the session a guard verified for this request (or one put there
+// with [ContextWithSession]). The session may be shared with other requests through the
+// cache: treat it as read-only.
 func SessionFromContext(ctx context.Context) (*ory.Session, bool) {
 	if ctx == nil {
 		return nil, false
 	}
-	s, ok := ctx.Value(sessionKey).(*ory.Session)
-	return s, ok && s != nil
+	switch v := ctx.Value(sessionKey).(type) {
+	case *grant:
+		return v.session, true
+	case *freshGrant:
+		return v.session, true
+	case *ory.Session:
+		return v, v != nil
+	}
+	return nil, false
+}
+
+// grantFromContext returns the grant an earlier guard of v stored in ctx, and whether Ory
+// confirmed it during this request.
+func (v *Verifier) grantFromContext(ctx context.Context) (g *grant, fresh bool) {
+	switch val := ctx.Value(sessionKey).(type) {
+	case *grant:
+		g = val
+	case *freshGrant:
+		g, fresh = (*grant)(val), true
+	}
+	if g == nil || g.by != v {
+		return nil, false
+	}
+	return g, fresh
 }

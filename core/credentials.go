@@ -1,7 +1,7 @@
 package core
 
 import (
-	"crypto/sha256"
+	"hash/maphash"
 	"strings"
 )
 
@@ -9,33 +9,81 @@ import (
 // anything longer is refused without asking Ory.
 const maxCredentialLen = 4096
 
-// Credential is what identifies an Ory session: a session token, or the Ory session cookies.
-// At most one of the two is set.
-type Credential struct {
-	// Token is a session token from X-Session-Token or Authorization: Bearer.
-	Token string
-	// Cookie holds only the Ory session cookies, as "name=value" pairs ready for a Cookie
-	// header: the app's other cookies never leave the app.
-	Cookie string
+// credential is what identifies an Ory session: a session token, or the Ory session cookies
+// ("name=value" pairs ready for a Cookie header: the app's other cookies never leave the
+// app). At most one of the two is set. As extracted it is not validated yet: a cache hit
+// proves it equal to one that was, and only a miss pays for checking every byte.
+type credential struct {
+	token  string
+	cookie string
 }
 
-// IsZero reports whether the request carried no usable Ory credential.
-func (c Credential) IsZero() bool { return c.Token == "" && c.Cookie == "" }
+// isZero reports whether the request carried no Ory credential.
+func (c credential) isZero() bool { return c.token == "" && c.cookie == "" }
 
-// Key is a hash of the credential, for caches and call coalescing: the raw secret is never
-// used as a map key, and a token never collides with a cookie of the same text.
-func (c Credential) Key() [32]byte {
-	if c.Token != "" {
-		return sha256.Sum256([]byte("t:" + c.Token))
+// sanitized returns the credential as it may be sent to Ory: a token of visible ASCII only,
+// cookies with valid values only. ok is false when nothing usable is left, which means "no
+// session" without asking Ory.
+func (c credential) sanitized() (_ credential, ok bool) {
+	if c.token != "" {
+		return c, validToken(c.token)
 	}
-	return sha256.Sum256([]byte("c:" + c.Cookie))
+	var kept []string
+	for part := range strings.SplitSeq(c.cookie, "; ") {
+		if _, value, _ := strings.Cut(part, "="); validCookieValue(value) {
+			kept = append(kept, part)
+		}
+	}
+	if len(kept) == 1 {
+		return credential{cookie: kept[0]}, true // a slice of the original: no copy
+	}
+	return credential{cookie: strings.Join(kept, "; ")}, len(kept) > 0
+}
+
+// credKey identifies a credential in the cache and among shared whoami calls: a 128-bit
+// keyed hash. Keyed (hash/maphash, seeds random per process), so nobody outside can aim at a
+// collision; 128 bits, so that even billions of guesses against 100,000 cached sessions never
+// hit another user's entry by chance; and about ten times cheaper than SHA-256 on a
+// 430-byte cookie, which matters because every request, cached or not, pays for it. The raw
+// credential is never kept.
+type credKey struct{ hi, lo uint64 }
+
+// Seeds for tokens and cookies differ, so a token never collides with a cookie of the same
+// text.
+var keySeeds = [4]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed(), maphash.MakeSeed(), maphash.MakeSeed()}
+
+// key hashes the credential as extracted.
+func (c credential) key() credKey {
+	if c.token != "" {
+		return credKey{maphash.String(keySeeds[0], c.token), maphash.String(keySeeds[1], c.token)}
+	}
+	return credKey{maphash.String(keySeeds[2], c.cookie), maphash.String(keySeeds[3], c.cookie)}
+}
+
+// hash32 picks the cache bucket.
+func (k credKey) hash32() uint32 { return uint32(k.lo) }
+
+// callKey names the shared whoami call for a credential; fresh calls (the re-check before a
+// denial) never share with calls that may answer from the cache.
+func (k credKey) callKey(fresh bool) string {
+	var b [17]byte
+	for i := range 8 {
+		b[i] = byte(k.hi >> (8 * i))
+		b[8+i] = byte(k.lo >> (8 * i))
+	}
+	if fresh {
+		b[16] = 'f'
+	}
+	return string(b[:])
 }
 
 // OryCookies keeps only the Ory session cookies (ory_kratos_session and Ory Network's
-// ory_session_<slug>) of a Cookie header, for apps that call Ory themselves, e.g. to create a
-// logout flow: the app's other cookies should not leave the app.
+// ory_session_<slug>) with valid values of a Cookie header, for apps that call Ory themselves,
+// e.g. to create a logout flow: the app's other cookies should not leave the app.
 func OryCookies(cookieHeader string) string {
-	return defaultCredentialNames.oryCookies(cookieHeader)
+	cookies, _ := defaultCredentialNames.oryCookies(cookieHeader, "", 0)
+	c, _ := credential{cookie: cookies}.sanitized()
+	return c.cookie
 }
 
 var defaultCredentialNames = credentialNames{
@@ -50,57 +98,61 @@ type credentialNames struct {
 	bearer         bool
 }
 
-// extract reads the credential from the request facts. A session token wins over cookies:
-// Ory does the same, and an API client sending both means the token. Malformed values are
-// dropped, so they end up as "no session" instead of an error from the HTTP client.
-func (n credentialNames) extract(r *Request) Credential {
-	if tok := strings.TrimSpace(r.SessionToken); validToken(tok) {
-		return Credential{Token: tok}
+// extract reads the credential from the request facts. A session token wins over cookies, as
+// it does in Ory: X-Session-Token, then Authorization: Bearer.
+func (n credentialNames) extract(r *Request) credential {
+	if tok := strings.TrimSpace(r.SessionToken); tok != "" {
+		return credential{token: tok}
 	}
 	if n.bearer {
-		if tok, ok := bearerToken(r.Authorization); ok {
-			return Credential{Token: tok}
+		if tok := bearerToken(r.Authorization); tok != "" {
+			return credential{token: tok}
 		}
 	}
-	return Credential{Cookie: n.oryCookies(r.Cookie)}
+	cookie, found := n.oryCookies(r.Cookie, "", 0)
+	for _, h := range r.MoreCookies {
+		cookie, found = n.oryCookies(h, cookie, found)
+	}
+	return credential{cookie: cookie}
 }
 
 // bearerToken returns the token of an "Authorization: Bearer <token>" header.
-func bearerToken(h string) (string, bool) {
+func bearerToken(h string) string {
 	const prefix = "bearer "
 	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
-		return "", false
+		return ""
 	}
-	tok := strings.TrimSpace(h[len(prefix):])
-	return tok, validToken(tok)
+	return strings.TrimSpace(h[len(prefix):])
 }
 
-// oryCookies keeps the Ory session cookies of a Cookie header. With one match (the usual case)
-// it returns a slice of the header itself, so the hot path does not allocate.
-func (n credentialNames) oryCookies(header string) string {
-	var (
-		first string
-		out   []string
-	)
-	for part := range strings.SplitSeq(header, ";") {
+// maxOryCookies bounds how many Ory cookies are collected from one request (real ones carry
+// one or two), so a hostile megabyte of ory_session_x=y pairs costs no more than a few.
+const maxOryCookies = 8
+
+// oryCookies appends the Ory session cookies of a Cookie header to cookies ("; "-separated),
+// n of them so far. With one match (the usual case) it returns a slice of the header itself:
+// no copy.
+func (n credentialNames) oryCookies(header, cookies string, found int) (string, int) {
+	for header != "" && found < maxOryCookies {
+		part := header
+		if i := strings.IndexByte(header, ';'); i >= 0 {
+			part, header = header[:i], header[i+1:]
+		} else {
+			header = ""
+		}
 		part = strings.TrimSpace(part)
-		name, value, ok := strings.Cut(part, "=")
-		if !ok || !n.isOryCookie(name) || !validCookieValue(value) {
+		name, _, ok := strings.Cut(part, "=")
+		if !ok || !n.isOryCookie(name) {
 			continue
 		}
-		switch {
-		case first == "":
-			first = part
-		case out == nil:
-			out = []string{first, part}
-		default:
-			out = append(out, part)
+		if found == 0 {
+			cookies = part
+		} else {
+			cookies += "; " + part
 		}
+		found++
 	}
-	if out != nil {
-		return strings.Join(out, "; ")
-	}
-	return first
+	return cookies, found
 }
 
 func (n credentialNames) isOryCookie(name string) bool {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"net/http"
 
 	ory "github.com/ory/client-go"
@@ -59,7 +60,21 @@ type Decision struct {
 	Status int
 	Header http.Header
 	Body   []byte
+
+	grant *grant // the verified session, for Context
+	fresh bool   // Ory confirmed it during this request
 }
 
 // Allowed reports whether the handler may run.
 func (d *Decision) Allowed() bool { return d.Outcome == Allow && d.Session != nil }
+
+// Context returns parent carrying the verified session of an allowed decision: the handler
+// reads it with the adapter's accessor, and a later guard on the same request that uses the
+// same Verifier reuses it instead of asking Ory again. Adapters call it unless FromContext
+// is set (the session is in the context already). It returns parent when not allowed.
+func (d *Decision) Context(parent context.Context) context.Context {
+	if !d.Allowed() || d.grant == nil {
+		return parent
+	}
+	return contextWithGrant(parent, d.grant, d.fresh)
+}

@@ -13,7 +13,7 @@
 //   - cache.go: verified sessions cached under a hash of the credential (grants only), and
 //     concurrent whoami calls for one credential coalesced into one.
 //   - policy.go: [RequireSession], [RequireAAL2], freshness ([WithMaxAge]), the other options
-//     and [AdapterOption], through which adapters receive their own typed options.
+//     (adapters build options of their own types on them).
 //   - guard.go: [Guard.Check], which ties the above together.
 //   - decision.go and response.go: what the middleware should do and the response that says it.
 //   - returnto.go: the absolute URL of the original request, for return_to.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Sentinel errors carried by denial decisions; test them with errors.Is.
@@ -14,7 +15,8 @@ var (
 	ErrAAL2Required = errors.New("orymfa: the session needs a second factor (aal2)")
 	// ErrNoSecondFactor: the route needs aal2 but the user has no second factor to prove.
 	ErrNoSecondFactor = errors.New("orymfa: the user has no second factor set up")
-	// ErrRefreshRequired: the second factor was proven too long ago for the route.
+	// ErrRefreshRequired: the factor the route measures (see WithMaxAge) was proven too long
+	// ago.
 	ErrRefreshRequired = errors.New("orymfa: the second factor must be proven again")
 	// ErrUnavailable: Ory could not be asked or gave no usable answer; see [UnavailableError].
 	ErrUnavailable = errors.New("orymfa: Ory is unavailable")
@@ -30,6 +32,8 @@ type UnavailableError struct {
 	Reason string
 	// Err is the underlying error, if any.
 	Err error
+	// Elapsed is how long the whoami call ran before it failed (0 if it never started).
+	Elapsed time.Duration
 }
 
 // Error says what went wrong, without secrets.

@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
-
-	ory "github.com/ory/client-go"
 )
 
 // Guard applies one route's policy. Build it once at setup with [NewGuard]; it is safe for
@@ -16,7 +15,6 @@ type Guard struct {
 	require Requirement
 	maxAge  time.Duration
 	mode    Mode
-	adapter []any
 }
 
 // NewGuard builds a guard for a requirement. Without [WithVerifier] it uses [Default], so a
@@ -44,7 +42,7 @@ func NewGuard(require Requirement, opts ...Option) (*Guard, error) {
 		}
 		o.verifier = v
 	}
-	return &Guard{v: o.verifier, require: require, maxAge: o.maxAge, mode: o.mode, adapter: o.adapter}, nil
+	return &Guard{v: o.verifier, require: require, maxAge: o.maxAge, mode: o.mode}, nil
 }
 
 // MustGuard is like [NewGuard] but panics with the configuration error, for the zero-argument
@@ -57,34 +55,73 @@ func MustGuard(require Requirement, opts ...Option) *Guard {
 	return g
 }
 
-// Check decides one request. A session already in ctx (put there by an earlier guard on the
-// same request) is used without asking Ory again.
+// Check decides one request. A session that an earlier guard with the same Verifier put in
+// ctx (see [Decision.Context]) is used without asking Ory again, unless it falls short and
+// came from the cache: a denial never rests on a cached session, so Ory is asked first.
 func (g *Guard) Check(ctx context.Context, r *Request) Decision {
-	now := g.v.now() // once per check: reading the clock is a visible part of the cached path
-	if s, ok := SessionFromContext(ctx); ok {
-		return g.decide(r, s, g.evaluate(s, now), false, true)
+	obs := g.v.observer
+	if obs == nil {
+		return g.check(ctx, r)
 	}
-	cred := g.v.names.extract(r)
-	tokenUsed := cred.Token != ""
-	s, cached, err := g.v.session(ctx, cred, now)
-	if err != nil {
-		return g.denyError(ctx, r, err, tokenUsed)
+	start := time.Now()
+	ctx = obs.StartCheck(ctx)
+	d := g.check(ctx, r)
+	e := CheckEvent{Outcome: d.Outcome, Requirement: g.require, FromContext: d.FromContext, Cached: d.grant != nil && !d.fresh, Err: d.Err}
+	if d.Session != nil {
+		e.AAL = string(d.Session.GetAuthenticatorAssuranceLevel())
 	}
-	out := g.evaluate(s, now)
-	if out != Allow && cached {
-		// A cached session may only grant: the user may have just stepped up on this very
-		// session token, so ask Ory before denying.
-		if s, err = g.v.fetch(ctx, cred); err != nil {
-			return g.denyError(ctx, r, err, tokenUsed)
-		}
-		out = g.evaluate(s, g.v.now())
-	}
-	return g.decide(r, s, out, tokenUsed, false)
+	e.Duration = time.Since(start)
+	obs.EndCheck(ctx, e)
+	return d
 }
 
-func (g *Guard) decide(r *Request, s *ory.Session, out Outcome, tokenUsed, fromContext bool) Decision {
+func (g *Guard) check(ctx context.Context, r *Request) Decision {
+	now := g.v.now().UnixNano() // once per check: reading the clock is a visible part of the cached path
+	if gr, fresh := g.v.grantFromContext(ctx); gr != nil {
+		out := g.evaluate(gr, now)
+		if out == Allow || fresh {
+			return g.decide(r, gr, out, fresh, true)
+		}
+		return g.recheck(ctx, r, g.v.names.extract(r))
+	}
+	cred := g.v.names.extract(r)
+	if cred.isZero() {
+		return g.denyError(r, ErrNoSession)
+	}
+	key := cred.key()
+	if gr, ok := g.v.cache.get(key, now); ok {
+		if g.evaluate(gr, now) == Allow {
+			return Decision{Outcome: Allow, Session: gr.session, grant: gr}
+		}
+		// The user may have just stepped up on this very session token: ask Ory.
+		return g.recheck(ctx, r, cred)
+	}
+	gr, cached, err := g.v.fetch(ctx, cred, key, false)
+	if err != nil {
+		return g.denyError(r, err)
+	}
+	if out := g.evaluate(gr, g.v.now().UnixNano()); out == Allow || !cached {
+		return g.decide(r, gr, out, !cached, false)
+	}
+	return g.recheck(ctx, r, cred) // another request cached it just now
+}
+
+// recheck asks Ory, bypassing the cache, before denying on a session that came from it.
+func (g *Guard) recheck(ctx context.Context, r *Request, cred credential) Decision {
+	if cred.isZero() {
+		return g.denyError(r, ErrNoSession)
+	}
+	gr, _, err := g.v.fetch(ctx, cred, cred.key(), true)
+	if err != nil {
+		return g.denyError(r, err)
+	}
+	return g.decide(r, gr, g.evaluate(gr, g.v.now().UnixNano()), true, false)
+}
+
+// decide turns a verified session and its evaluation into a decision.
+func (g *Guard) decide(r *Request, gr *grant, out Outcome, fresh, fromContext bool) Decision {
 	if out == Allow {
-		return Decision{Outcome: Allow, Session: s, FromContext: fromContext}
+		return Decision{Outcome: Allow, Session: gr.session, FromContext: fromContext, grant: gr, fresh: fresh}
 	}
 	var cause error
 	switch out {
@@ -98,22 +135,67 @@ func (g *Guard) decide(r *Request, s *ory.Session, out Outcome, tokenUsed, fromC
 	default:
 		cause = ErrRefreshRequired
 	}
-	d := g.deny(r, out, cause, tokenUsed)
-	d.Session = s
+	d := g.deny(r, out, cause)
+	d.Session = gr.session
 	return d
 }
 
-func (g *Guard) denyError(ctx context.Context, r *Request, err error, tokenUsed bool) Decision {
+// denyError turns an error from fetching the session into a denial.
+func (g *Guard) denyError(r *Request, err error) Decision {
 	switch {
 	case errors.Is(err, ErrNoSession):
-		return g.deny(r, Login, err, tokenUsed)
+		return g.deny(r, Login, err)
 	case errors.Is(err, ErrAAL2Required):
-		return g.deny(r, StepUp, err, tokenUsed)
+		return g.deny(r, StepUp, err)
 	}
-	if !errors.Is(err, context.Canceled) {
-		g.v.onError(ctx, err)
+	return g.deny(r, Unavailable, err)
+}
+
+// fetch returns the session for cred from Ory, sharing the call with concurrent requests for
+// the same credential. Unless fresh, the shared call first looks in the cache again (cached
+// then reports it), so that N concurrent first requests make one whoami call even when one
+// of them misses the cache just as another fills it.
+func (v *Verifier) fetch(ctx context.Context, cred credential, key credKey, fresh bool) (_ *grant, cached bool, _ error) {
+	clean, ok := cred.sanitized()
+	if !ok {
+		return nil, false, ErrNoSession // malformed: never sent to Ory
 	}
-	return g.deny(r, Unavailable, err, tokenUsed)
+	// The shared call may outlive this request (other requests wait on it), and an adapter's
+	// strings may alias buffers reused after the request (fasthttp): keep a copy. Only cache
+	// misses pay for it.
+	clean = credential{token: strings.Clone(clean.token), cookie: strings.Clone(clean.cookie)}
+	return v.calls.do(ctx, key.callKey(fresh), v.report, func(ctx context.Context, waiters func() int) (*grant, bool, error) {
+		if !fresh {
+			if g, ok := v.cache.get(key, v.now().UnixNano()); ok {
+				return g, true, nil
+			}
+		}
+		g, err := v.ask(ctx, clean, waiters)
+		if err == nil {
+			v.cache.put(key, g)
+		}
+		return g, false, err
+	})
+}
+
+// ask makes one whoami call, tells the observer, and reports failures.
+func (v *Verifier) ask(ctx context.Context, cred credential, waiters func() int) (*grant, error) {
+	var start time.Time
+	if v.observer != nil {
+		ctx = v.observer.StartWhoami(ctx)
+		start = time.Now()
+	}
+	s, status, err := v.whoami(ctx, cred)
+	if v.observer != nil {
+		v.observer.EndWhoami(ctx, WhoamiEvent{Status: status, Err: err, Duration: time.Since(start), Waiters: waiters()})
+	}
+	if err != nil {
+		if unavailable(err) != nil && ctx.Err() != context.Canceled {
+			v.report(ctx, err)
+		}
+		return nil, err
+	}
+	return v.newGrant(s, v.now(), v.cache.ttl), nil
 }
 
 // unavailable returns the *UnavailableError in err's chain, or nil.

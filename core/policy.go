@@ -2,8 +2,6 @@ package core
 
 import (
 	"time"
-
-	ory "github.com/ory/client-go"
 )
 
 // Requirement is what a route demands of the session.
@@ -16,6 +14,14 @@ const (
 	// RequireAAL2 demands aal2, enforced locally, so it also holds on Lax projects.
 	RequireAAL2
 )
+
+// String names the requirement for logs and metrics ("session", "aal2").
+func (r Requirement) String() string {
+	if r == RequireAAL2 {
+		return "aal2"
+	}
+	return "session"
+}
 
 // Mode chooses how denials are rendered.
 type Mode int
@@ -30,19 +36,20 @@ const (
 	ModeAPI
 )
 
-// Option configures a guard. Every adapter re-exports the common ones.
+// Option configures a guard built with [NewGuard]. Adapters have option types of their own
+// (so that one adapter's options do not compile with another's guards) built on these.
 type Option func(*guardOptions)
 
 type guardOptions struct {
 	verifier *Verifier
 	maxAge   time.Duration
 	mode     Mode
-	adapter  []any
 }
 
-// WithMaxAge demands that the second factor (for RequireAAL2) or the last authentication (for
-// RequireSession) was proven within d; an older one is sent to re-authenticate
-// (refresh=true&aal=aal2).
+// WithMaxAge demands that the factor the route measures was proven within d, else the user
+// is sent to re-authenticate (refresh=true). For RequireSession that is authenticated_at, the
+// session's last authentication; for RequireAAL2 it is the newest second factor (an aal2
+// method's completed_at), and the refresh asks for it (refresh=true&aal=aal2).
 func WithMaxAge(d time.Duration) Option { return func(o *guardOptions) { o.maxAge = d } }
 
 // WithVerifier uses v instead of the default Verifier built from ORY_SDK_URL.
@@ -51,28 +58,10 @@ func WithVerifier(v *Verifier) Option { return func(o *guardOptions) { o.verifie
 // WithMode forces browser redirects or API JSON for a route instead of [ModeAuto].
 func WithMode(m Mode) Option { return func(o *guardOptions) { o.mode = m } }
 
-// WithAdapterOption carries an adapter-specific setting (a typed deny handler, fiber's Next,
-// echo's Skipper) through the core to the adapter, which reads it with [AdapterOption]. The
-// core never looks at it. Each adapter exports typed options built on this.
-func WithAdapterOption(v any) Option {
-	return func(o *guardOptions) { o.adapter = append(o.adapter, v) }
-}
-
-// AdapterOption returns the last adapter option of type T given to the guard.
-func AdapterOption[T any](g *Guard) (T, bool) {
-	for i := len(g.adapter) - 1; i >= 0; i-- {
-		if v, ok := g.adapter[i].(T); ok {
-			return v, true
-		}
-	}
-	var zero T
-	return zero, false
-}
-
-// evaluate applies the route's requirement to a verified session. It returns Allow or the
-// outcome that would satisfy the route.
-func (g *Guard) evaluate(s *ory.Session, now time.Time) Outcome {
-	if g.require == RequireAAL2 && aalRank(s.AuthenticatorAssuranceLevel) < 2 {
+// evaluate applies the route's requirement to a verified session at now (Unix nanoseconds).
+// It returns Allow or the outcome that would satisfy the route.
+func (g *Guard) evaluate(s *grant, now int64) Outcome {
+	if g.require == RequireAAL2 && s.aal < 2 {
 		if g.v.enforce == LaxStepUp {
 			return StepUp
 		}
@@ -81,28 +70,13 @@ func (g *Guard) evaluate(s *ory.Session, now time.Time) Outcome {
 		return Enroll
 	}
 	if g.maxAge > 0 {
-		proven := lastAuthenticated(s, g.require == RequireAAL2)
-		if proven.IsZero() || now.Sub(proven) > g.maxAge {
+		proven := s.authenticatedAt
+		if g.require == RequireAAL2 {
+			proven = s.secondFactorAt
+		}
+		if proven == 0 || now-proven > int64(g.maxAge) {
 			return Refresh
 		}
 	}
 	return Allow
-}
-
-// lastAuthenticated is when the session's factors were last proven: for secondFactor, the
-// newest completion of an aal2 (or stronger) method; otherwise authenticated_at.
-func lastAuthenticated(s *ory.Session, secondFactor bool) time.Time {
-	if !secondFactor {
-		if s.AuthenticatedAt != nil {
-			return *s.AuthenticatedAt
-		}
-		return time.Time{}
-	}
-	var newest time.Time
-	for _, m := range s.AuthenticationMethods {
-		if aalRank(m.Aal) >= 2 && m.CompletedAt != nil && m.CompletedAt.After(newest) {
-			newest = *m.CompletedAt
-		}
-	}
-	return newest
 }

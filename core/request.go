@@ -2,55 +2,75 @@ package core
 
 import (
 	"net/http"
-	"strings"
 )
 
 // Request holds the facts about an incoming request that the core reads. It is a plain struct
 // rather than an *http.Request because fiber (fasthttp) has none; adapters on net/http fill it
 // with [RequestFromHTTP].
+//
+// The credential fields are read for every request; the others only to render a denial.
 type Request struct {
+	// Cookie is the raw Cookie header.
+	Cookie string
+	// MoreCookies are further Cookie headers, if the client sent several (HTTP/2 clients may
+	// send one per cookie).
+	MoreCookies []string
+	// SessionToken is the X-Session-Token header.
+	SessionToken string
+	// Authorization is the Authorization header ("Bearer <session token>" is understood).
+	Authorization string
+
 	// Method is the HTTP method, e.g. GET.
 	Method string
 	// URI is the request target as received: a path with an optional query ("/a?b=c"), or an
 	// absolute URL. Only its path and query are used to build return_to.
 	URI string
-	// Host is the Host header (host[:port]).
+	// Host is the Host header (host[:port]) as the client sent it.
 	Host string
 	// TLS reports whether the request arrived over TLS.
 	TLS bool
-	// Cookie is the raw Cookie header (several headers joined with "; ").
-	Cookie string
-	// SessionToken is the X-Session-Token header.
-	SessionToken string
-	// Authorization is the Authorization header ("Bearer <session token>" is understood).
-	Authorization string
 	// Accept is the Accept header; browsers navigating ask for text/html.
 	Accept string
 	// ForwardedProto and ForwardedHost are X-Forwarded-Proto and X-Forwarded-Host; they are
 	// used only when [Config.TrustForwardedHeaders] is set.
 	ForwardedProto string
 	ForwardedHost  string
+
+	// http, when set, supplies the fields above on demand (see RequestFromHTTP).
+	http *http.Request
 }
 
-// RequestFromHTTP collects the request facts from a net/http request.
+// RequestFromHTTP collects the request facts from a net/http request. Only the credential
+// headers are read now; the rest is read from r if the request is denied.
 func RequestFromHTTP(r *http.Request) Request {
-	uri := r.RequestURI // the target as the client sent it, even under http.StripPrefix
-	if uri == "" {
-		uri = r.URL.RequestURI()
-	}
 	h := r.Header
-	return Request{
-		Method:         r.Method,
-		URI:            uri,
-		Host:           r.Host,
-		TLS:            r.TLS != nil,
-		Cookie:         joinCookies(h["Cookie"]),
-		SessionToken:   header(h, "X-Session-Token"),
-		Authorization:  header(h, "Authorization"),
-		Accept:         header(h, "Accept"),
-		ForwardedProto: header(h, "X-Forwarded-Proto"),
-		ForwardedHost:  header(h, "X-Forwarded-Host"),
+	req := Request{
+		SessionToken:  header(h, "X-Session-Token"),
+		Authorization: header(h, "Authorization"),
+		http:          r,
 	}
+	if c := h["Cookie"]; len(c) > 0 {
+		req.Cookie, req.MoreCookies = c[0], c[1:]
+	}
+	return req
+}
+
+// details fills in the facts a denial needs, for a Request built by RequestFromHTTP.
+func (r *Request) details() {
+	hr := r.http
+	if hr == nil {
+		return
+	}
+	r.http = nil
+	uri := hr.RequestURI // the target as the client sent it, even under http.StripPrefix
+	if uri == "" {
+		uri = hr.URL.RequestURI()
+	}
+	h := hr.Header
+	r.Method, r.URI, r.Host, r.TLS = hr.Method, uri, hr.Host, hr.TLS != nil
+	r.Accept = header(h, "Accept")
+	r.ForwardedProto = header(h, "X-Forwarded-Proto")
+	r.ForwardedHost = header(h, "X-Forwarded-Host")
 }
 
 // header reads a header by its canonical key: http.Header.Get would canonicalise the key on
@@ -60,12 +80,4 @@ func header(h http.Header, canonicalKey string) string {
 		return v[0]
 	}
 	return ""
-}
-
-// joinCookies joins several Cookie headers (HTTP/2 sends one per cookie); one is returned as is.
-func joinCookies(v []string) string {
-	if len(v) == 1 {
-		return v[0]
-	}
-	return strings.Join(v, "; ")
 }

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -28,10 +29,15 @@ type oryError struct {
 	RedirectBrowserTo string `json:"redirect_browser_to,omitempty"`
 }
 
+// retryAfter is the Retry-After of a 503: Ory outages are usually short, and a client that
+// retries at once only adds load.
+const retryAfter = "5"
+
 // deny builds the decision for an outcome other than Allow: where the user should go and the
 // response that says so in the request's mode.
-func (g *Guard) deny(r *Request, out Outcome, cause error, tokenUsed bool) Decision {
-	d := Decision{Outcome: out, Err: cause, Mode: g.renderMode(r, tokenUsed), Header: http.Header{}}
+func (g *Guard) deny(r *Request, out Outcome, cause error) Decision {
+	r.details()
+	d := Decision{Outcome: out, Err: cause, Mode: g.renderMode(r), Header: http.Header{}}
 	d.Header.Set("Cache-Control", "no-store")
 	if out != Unavailable {
 		d.ReturnTo = g.v.returnTo(r)
@@ -63,13 +69,14 @@ func (g *Guard) deny(r *Request, out Outcome, cause error, tokenUsed bool) Decis
 	case Refresh:
 		e.Error.ID, e.Error.Code = errorIDRefreshRequired, http.StatusForbidden
 		e.Error.Message = "The session must be re-authenticated"
-		e.Error.Reason = "Prove your second factor again to continue."
-		maxAge := int(g.maxAge.Seconds())
-		e.Error.Details = map[string]any{"max_age": maxAge}
+		e.Error.Reason = "Sign in again to continue."
 		acr := ""
 		if g.require == RequireAAL2 {
+			e.Error.Reason = "Prove your second factor again to continue."
 			acr = `, acr_values="aal2"`
 		}
+		maxAge := int(g.maxAge.Seconds())
+		e.Error.Details = map[string]any{"max_age": maxAge}
 		d.Header.Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="insufficient_user_authentication", error_description="A more recent authentication is required"%s, max_age=%d`, acr, maxAge))
 	case Unavailable:
 		e.Error.ID, e.Error.Code = errorIDUnavailable, http.StatusServiceUnavailable
@@ -77,21 +84,44 @@ func (g *Guard) deny(r *Request, out Outcome, cause error, tokenUsed bool) Decis
 			e.Error.Code = ue.Status
 		}
 		e.Error.Message = "The session could not be verified. Try again later."
+		if e.Error.Code == http.StatusServiceUnavailable {
+			d.Header.Set("Retry-After", retryAfter)
+		}
 	}
 	e.Error.Status = http.StatusText(e.Error.Code)
 	d.Status = e.Error.Code
+	if out == Unavailable && d.Mode == ModeBrowser {
+		// A person, not a program: a page rather than raw JSON. A deny handler can replace it.
+		d.Header.Set("Content-Type", "text/html; charset=utf-8")
+		d.Body = unavailablePage
+		return d
+	}
 	d.Header.Set("Content-Type", "application/json; charset=utf-8")
-	d.Body, _ = json.Marshal(e) // cannot fail: plain strings, ints and bools
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // redirect_browser_to with plain "&", as Ory writes it
+	_ = enc.Encode(e)        // cannot fail: plain strings, ints and bools
+	d.Body = bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 	return d
 }
 
+// unavailablePage is the body of a 5xx for a browser navigation.
+var unavailablePage = []byte(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Sign-in is unavailable</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}</style>
+</head><body><h1>Sign-in is unavailable</h1>
+<p>We could not check your session just now. Please try again in a moment.</p>
+<p><a href="">Try again</a></p></body></html>
+`)
+
 // renderMode resolves ModeAuto: API clients (a session token, or no text/html in Accept) get
 // JSON, browser navigations a redirect.
-func (g *Guard) renderMode(r *Request, tokenUsed bool) Mode {
+func (g *Guard) renderMode(r *Request) Mode {
 	if g.mode != ModeAuto {
 		return g.mode
 	}
-	if tokenUsed || !strings.Contains(r.Accept, "text/html") {
+	if g.v.names.extract(r).token != "" || !strings.Contains(r.Accept, "text/html") {
 		return ModeAPI
 	}
 	return ModeBrowser

@@ -7,9 +7,13 @@ import (
 
 // returnTo is the absolute URL of the original request, where Ory sends the user back after
 // login. The origin comes from Config.AppURL when set, else from X-Forwarded-* when trusted,
-// else from the request itself. Only the path and query of the request target are kept, so an
-// absolute-form target cannot choose the host. It returns "" when no safe URL can be built;
-// Ory then uses its default return URL.
+// else from the request itself: then the client chooses the host, through the Host header or
+// an absolute-form target (GET http://other.example/x, which net/http turns into the Host).
+// That only affects the redirect of the client's own request, and Ory still checks return_to
+// against selfservice.allowed_return_urls, but production apps should set AppURL. Only the
+// path and query of the target are kept. It returns "" when no safe URL can be built (a Host
+// net/http would refuse, such as "app@evil.example", included); Ory then uses its default
+// return URL.
 func (v *Verifier) returnTo(r *Request) string {
 	scheme, host := "http", r.Host
 	if r.TLS {

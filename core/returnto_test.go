@@ -60,37 +60,3 @@ func TestFlowURLs(t *testing.T) {
 		t.Errorf("without return_to: %q", got)
 	}
 }
-
-func TestCredentials(t *testing.T) {
-	names := credentialNames{cookieNames: []string{"ory_kratos_session"}, cookiePrefixes: []string{"ory_session_"}, bearer: true}
-	for _, tc := range []struct {
-		name string
-		req  Request
-		want Credential
-	}{
-		{"only the Ory cookie is kept", Request{Cookie: "theme=dark; ory_kratos_session=abc; csrf=x"}, Credential{Cookie: "ory_kratos_session=abc"}},
-		{"Ory Network cookie", Request{Cookie: "a=b;ory_session_myslug=v1"}, Credential{Cookie: "ory_session_myslug=v1"}},
-		{"several Ory cookies", Request{Cookie: "ory_kratos_session=a; x=y; ory_session_s=b"}, Credential{Cookie: "ory_kratos_session=a; ory_session_s=b"}},
-		{"a prefix alone is not a name", Request{Cookie: "ory_session_=v"}, Credential{}},
-		{"malformed value dropped", Request{Cookie: `ory_kratos_session="a b"; ory_kratos_session=ok`}, Credential{Cookie: "ory_kratos_session=ok"}},
-		{"X-Session-Token wins", Request{SessionToken: "tok", Cookie: "ory_kratos_session=abc"}, Credential{Token: "tok"}},
-		{"bearer", Request{Authorization: "bearer  tok2 "}, Credential{Token: "tok2"}},
-		{"basic auth is not a token", Request{Authorization: "Basic dXNlcg=="}, Credential{}},
-		{"token with a control character", Request{SessionToken: "a\x01b"}, Credential{}},
-		{"oversized token", Request{SessionToken: strings.Repeat("t", maxCredentialLen+1)}, Credential{}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := names.extract(&tc.req); got != tc.want {
-				t.Fatalf("got %+v, want %+v", got, tc.want)
-			}
-		})
-	}
-	if got := OryCookies("theme=dark; ory_session_slug=a; csrf=b"); got != "ory_session_slug=a" {
-		t.Fatalf("OryCookies = %q", got)
-	}
-	off := names
-	off.bearer = false
-	if got := off.extract(&Request{Authorization: "Bearer tok"}); !got.IsZero() {
-		t.Fatalf("DisableBearer still read %+v", got)
-	}
-}

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
+	"time"
 
 	ory "github.com/ory/client-go"
 )
@@ -18,31 +18,43 @@ const errorIDAAL2Required = "session_aal2_required"
 // whoami asks Ory for the session behind cred and classifies the answer. It returns a verified
 // session, or an error wrapping ErrNoSession, ErrAAL2Required or ErrUnavailable. Anything Ory
 // says that is not clearly one of the first three is ErrUnavailable: fail closed.
-func (v *Verifier) whoami(ctx context.Context, cred Credential) (*ory.Session, error) {
-	if cred.IsZero() {
-		return nil, ErrNoSession
-	}
+func (v *Verifier) whoami(ctx context.Context, cred credential) (*ory.Session, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, v.timeout)
 	defer cancel()
+	start := time.Now()
 	req := v.ory.FrontendAPI.ToSession(ctx)
-	if cred.Token != "" {
-		req = req.XSessionToken(cred.Token)
+	if cred.token != "" {
+		req = req.XSessionToken(cred.token)
 	} else {
-		req = req.Cookie(cred.Cookie)
+		req = req.Cookie(cred.cookie)
 	}
 	sess, resp, err := req.Execute()
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
 	}
-	if resp == nil {
-		return nil, transportError(ctx, err)
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
 	}
+	s, err := v.classify(ctx, sess, resp, err)
+	if ue := unavailable(err); ue != nil {
+		ue.Elapsed = time.Since(start)
+	}
+	return s, status, err
+}
+
+// classify turns client-go's result into a session or an error.
+func (v *Verifier) classify(ctx context.Context, sess *ory.Session, resp *http.Response, err error) (*ory.Session, error) {
 	switch {
-	case resp.StatusCode == http.StatusOK && err == nil:
+	case err == nil && resp != nil && resp.StatusCode == http.StatusOK:
 		if err := v.checkSession(sess); err != nil {
 			return nil, badGateway("whoami returned an unusable session", err)
 		}
 		return sess, nil
+	case ctx.Err() != nil || resp == nil:
+		// No answer, or the deadline passed while the answer was still arriving (a body
+		// trickled past the timeout is a timeout, not a malformed session).
+		return nil, transportError(ctx, err)
 	case resp.StatusCode == http.StatusOK:
 		// client-go failed to decode a 200 (malformed, truncated or oversized body).
 		return nil, badGateway("whoami returned a malformed session", err)
@@ -76,7 +88,8 @@ func errorID(resp *http.Response, err error) string {
 	return body.Error.ID
 }
 
-// transportError classifies a whoami call that got no response.
+// transportError classifies a whoami call that got no (complete) answer: a timeout is 504,
+// anything else 503.
 func transportError(ctx context.Context, err error) error {
 	if err == nil {
 		err = errors.New("no response")
@@ -85,6 +98,9 @@ func transportError(ctx context.Context, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded ||
 		(errors.As(err, &netErr) && netErr.Timeout()) {
 		return &UnavailableError{Status: http.StatusGatewayTimeout, Reason: "whoami timed out", Err: err}
+	}
+	if ctx.Err() == context.Canceled {
+		return &UnavailableError{Status: http.StatusServiceUnavailable, Reason: "whoami cancelled", Err: context.Canceled}
 	}
 	return &UnavailableError{Status: http.StatusServiceUnavailable, Reason: "whoami failed", Err: err}
 }
@@ -110,7 +126,7 @@ func (v *Verifier) checkSession(s *ory.Session) error {
 }
 
 // aalRank orders assurance levels; 0 means missing or unknown.
-func aalRank(aal *ory.AuthenticatorAssuranceLevel) int {
+func aalRank(aal *ory.AuthenticatorAssuranceLevel) int8 {
 	if aal == nil {
 		return 0
 	}
@@ -124,38 +140,3 @@ func aalRank(aal *ory.AuthenticatorAssuranceLevel) int {
 	}
 	return 0
 }
-
-// limitedTransport fails a response whose body exceeds maxWhoamiBody, so client-go's
-// io.ReadAll cannot be made to buffer an unbounded answer.
-type limitedTransport struct{ base http.RoundTripper }
-
-// RoundTrip wraps the response body in a limitedBody.
-func (t limitedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(r)
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = &limitedBody{r: io.LimitReader(resp.Body, maxWhoamiBody+1), c: resp.Body}
-	return resp, nil
-}
-
-type limitedBody struct {
-	r io.Reader
-	c io.Closer
-	n int64
-}
-
-var errBodyTooLarge = errors.New("answer larger than 1 MiB")
-
-// Read fails with errBodyTooLarge once more than maxWhoamiBody bytes were read.
-func (b *limitedBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	b.n += int64(n)
-	if b.n > maxWhoamiBody {
-		return n, errBodyTooLarge
-	}
-	return n, err
-}
-
-// Close closes the underlying body.
-func (b *limitedBody) Close() error { return b.c.Close() }

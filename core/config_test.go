@@ -1,0 +1,127 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Ory URLs that would produce broken redirects are refused at setup, naming the setting.
+func TestBaseURLValidation(t *testing.T) {
+	for _, bad := range []string{
+		"http://ory.example?", "http://ory.example#", "http://ory.example/?a=b", "http://ory.example/#x",
+		"http://:80", "http://ory.example:99999", "http://ory.example:0", "http://ory.example:x",
+		"http://ory.example:", "http://ory.example/a path", "http://ory.example/\x7f", "http://ory.exämple",
+		"http://user:pw@ory.example", "ftp://ory.example", "ory.example", "localhost:4433", "//ory.example", "",
+	} {
+		for _, setting := range []string{"SDKURL", "BrowserURL", "AppURL"} {
+			cfg := Config{SDKURL: "http://ory.example"}
+			switch setting {
+			case "SDKURL":
+				cfg.SDKURL = bad
+			case "BrowserURL":
+				cfg.BrowserURL = bad
+			case "AppURL":
+				cfg.AppURL = bad
+			}
+			if bad == "" && setting != "SDKURL" {
+				continue // empty means "default" there
+			}
+			_, err := New(cfg)
+			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), setting) {
+				t.Errorf("%s %q: %v, want ErrConfig naming %s", setting, bad, err, setting)
+			}
+		}
+	}
+	for _, good := range []string{"http://ory.example", "https://ory.example:4433/", "http://127.0.0.1:4433", "http://[::1]:4433", "https://ory.example/kratos"} {
+		if _, err := New(Config{SDKURL: good}); err != nil {
+			t.Errorf("%q refused: %v", good, err)
+		}
+	}
+}
+
+func TestConfigErrorsNameTheSetting(t *testing.T) {
+	t.Setenv(EnvSDKURL, "")
+	if _, err := NewGuard(RequireAAL2); err == nil || !strings.Contains(err.Error(), "ORY_SDK_URL") || !errors.Is(err, ErrConfig) {
+		t.Fatalf("missing ORY_SDK_URL: %v", err)
+	}
+	func() {
+		defer func() {
+			if r := recover(); r == nil || !strings.Contains(r.(error).Error(), "ORY_SDK_URL") {
+				t.Fatalf("MustGuard did not panic naming ORY_SDK_URL: %v", r)
+			}
+		}()
+		MustGuard(RequireSession)
+	}()
+	t.Setenv(EnvSDKURL, "localhost:4433")
+	if _, err := NewGuard(RequireAAL2); err == nil || !strings.Contains(err.Error(), "SDKURL") {
+		t.Fatalf("malformed ORY_SDK_URL: %v", err)
+	}
+	for _, cfg := range []Config{
+		{SDKURL: "http://ory", AppURL: "https://app.example/base"},
+		{SDKURL: "http://ory", BrowserURL: "ftp://x"},
+		{SDKURL: "http://ory", CookieNames: []string{"bad name"}},
+		{SDKURL: "http://ory", Enforcement: 7},
+		{SDKURL: "http://ory", Cache: CacheConfig{TTL: -1}},
+		{SDKURL: "http://ory", Timeout: -time.Second},
+		{SDKURL: "http://ory", MaxIdleConns: -1},
+	} {
+		if _, err := New(cfg); !errors.Is(err, ErrConfig) {
+			t.Fatalf("New(%+v) = %v, want ErrConfig", cfg, err)
+		}
+	}
+	t.Setenv(EnvSDKURL, "http://127.0.0.1:4433")
+	a, b := MustGuard(RequireSession), MustGuard(RequireAAL2)
+	if a.v != b.v {
+		t.Fatal("guards built from the environment do not share one verifier (and cache)")
+	}
+	if _, err := NewGuard(RequireAAL2, WithMaxAge(-time.Second)); !errors.Is(err, ErrConfig) {
+		t.Fatalf("negative max age: %v", err)
+	}
+}
+
+// Without AppURL the verifier says once, at setup, that return_to follows the Host header.
+func TestMissingAppURLIsLoggedAtSetup(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, nil))
+	MustNew(Config{SDKURL: "http://ory", Logger: logger})
+	if n := strings.Count(buf.String(), "\n"); n != 1 || !strings.Contains(buf.String(), "AppURL") {
+		t.Fatalf("logged %d lines about AppURL, want 1: %s", n, buf.String())
+	}
+	buf.Reset()
+	MustNew(Config{SDKURL: "http://ory", Logger: logger, AppURL: "https://app.example"})
+	if buf.Len() != 0 {
+		t.Fatalf("logged with AppURL set: %s", buf.String())
+	}
+}
+
+// An Ory outage is logged once per interval and status, with the outcome, status and
+// duration attributes, and the next line counts what was held back.
+func TestErrorLogIsRateLimited(t *testing.T) {
+	var buf bytes.Buffer
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := newErrorLog(slog.New(slog.NewTextHandler(&buf, nil)), 10*time.Second, func() time.Time { return now })
+	down := &UnavailableError{Status: 503, Reason: "whoami failed", Err: errors.New("connection refused"), Elapsed: 3 * time.Millisecond}
+	for range 1000 {
+		l.report(context.Background(), down)
+	}
+	l.report(context.Background(), &UnavailableError{Status: 504, Reason: "whoami timed out", Elapsed: 5 * time.Second})
+	if n := strings.Count(buf.String(), "\n"); n != 2 {
+		t.Fatalf("%d lines for 1000 failures of one kind and one of another, want 2:\n%s", n, buf.String())
+	}
+	for _, attr := range []string{"outcome=unavailable", "status=503", "duration=3ms", "status=504", `reason="whoami failed"`} {
+		if !strings.Contains(buf.String(), attr) {
+			t.Fatalf("no %s in:\n%s", attr, buf.String())
+		}
+	}
+	now = now.Add(11 * time.Second)
+	buf.Reset()
+	l.report(context.Background(), down)
+	if !strings.Contains(buf.String(), "suppressed=999") {
+		t.Fatalf("the next line does not count the held-back failures: %s", buf.String())
+	}
+}
