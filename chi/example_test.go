@@ -1,4 +1,4 @@
-package chi_test
+package orymfa_test
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	orymchi "github.com/orymfa/orymfa/chi"
+	orymfa "github.com/orymfa/orymfa/chi"
 )
 
 // The quick start with chi: r.Use on a group, r.With on a route.
@@ -19,12 +19,12 @@ func Example() {
 	r := chi.NewRouter()
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "public") })
 	r.Group(func(r chi.Router) {
-		r.Use(orymchi.RequireSession())
+		r.Use(orymfa.RequireSession())
 		r.Get("/account", func(w http.ResponseWriter, r *http.Request) {
-			s, _ := orymchi.SessionFromContext(r.Context())
+			s, _ := orymfa.SessionFromContext(r.Context())
 			fmt.Fprintf(w, "hello %s\n", s.Identity.Id)
 		})
-		r.With(orymchi.RequireAAL2(orymchi.WithMaxAge(5*time.Minute))).Post("/transfer", func(w http.ResponseWriter, r *http.Request) {
+		r.With(orymfa.RequireAAL2(orymfa.WithMaxAge(5*time.Minute))).Post("/transfer", func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintln(w, "transferred")
 		})
 	})

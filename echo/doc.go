@@ -1,20 +1,18 @@
-// Package echo protects echo v4 routes with Ory sessions and step-up authentication.
-//
-// Import it under a name that does not clash with the framework's package:
+// Package orymfa protects echo v4 routes with Ory sessions and step-up authentication.
 //
 //	import (
 //		"github.com/labstack/echo/v4"
-//		orymecho "github.com/orymfa/orymfa/echo"
+//		orymfa "github.com/orymfa/orymfa/echo"
 //	)
 //
 //	e := echo.New()
 //	e.GET("/", home) // public
-//	account := e.Group("/account", orymecho.RequireSession())
+//	account := e.Group("/account", orymfa.RequireSession())
 //	account.GET("/profile", profile)
-//	account.POST("/transfer", transfer, orymecho.RequireAAL2(orymecho.WithMaxAge(5*time.Minute)))
+//	account.POST("/transfer", transfer, orymfa.RequireAAL2(orymfa.WithMaxAge(5*time.Minute)))
 //
 //	func profile(c echo.Context) error {
-//		s, _ := orymecho.Session(c)
+//		s, _ := orymfa.Session(c)
 //		return c.JSON(http.StatusOK, echo.Map{"id": s.Identity.Id})
 //	}
 //
@@ -25,17 +23,18 @@
 // # Denials
 //
 // A denied browser navigation is redirected (303) to Ory's login, step-up (aal=aal2), refresh
-// or settings flow with return_to set to the original URL; the redirect is written directly.
+// or settings flow with return_to set to the original URL, or shown a small error page when
+// Ory is unavailable; both are written directly.
 // Every other denial is returned as an error, so it flows through the app's HTTPErrorHandler
 // like any echo middleware's: an *echo.HTTPError whose Code is 401 (session_inactive), 403
 // (session_aal2_required, session_refresh_required) or 5xx (Ory unavailable), whose Message
 // is Ory's JSON error shape (echo's default handler writes it unchanged) and whose Internal is
 // a *[DeniedError] carrying the decision. An error handler recognises it with
 //
-//	var denied *orymecho.DeniedError
+//	var denied *orymfa.DeniedError
 //	if errors.As(err, &denied) { ... denied.Decision.RedirectTo ... }
 //
-// or with errors.Is(err, core.ErrAAL2Required) and the other core sentinels. [WithDenyHandler]
+// or with errors.Is(err, orymfa.ErrAAL2Required) and the other sentinels. [WithDenyHandler]
 // replaces all of this (echo-jwt's ErrorHandler); [DefaultDenyHandler] and [WriteDecision] are
 // there to fall back on.
 //
@@ -43,7 +42,7 @@
 //
 // [WithSkipper] takes echo's middleware.Skipper, like echo-jwt's Config.Skipper:
 //
-//	e.Use(orymecho.RequireSession(orymecho.WithSkipper(isPublic)))
+//	e.Use(orymfa.RequireSession(orymfa.WithSkipper(isPublic)))
 //
 // # Session
 //
@@ -51,4 +50,12 @@
 // c.Request().Context() (read it with [Session], or core.SessionFromContext below the
 // handler). A RequireAAL2 on a route inside a RequireSession group reuses the session the
 // group verified: one whoami call per request.
-package echo
+//
+// # CORS
+//
+// Put echo's CORS middleware before the guard: a CORS preflight (OPTIONS) carries no
+// credentials, so the guard would redirect or refuse it.
+//
+// This package re-exports what its users need from package core ([Config], [New], the modes,
+// outcomes and errors), so one import covers the configured case too.
+package orymfa

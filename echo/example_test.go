@@ -1,8 +1,9 @@
-package echo_test
+package orymfa_test
 
 import (
 	"errors"
 	"html"
+	"log"
 	"net/http"
 	"os"
 	"time"
@@ -10,7 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/orymfa/orymfa/core"
-	orymecho "github.com/orymfa/orymfa/echo"
+	orymfa "github.com/orymfa/orymfa/echo"
 )
 
 // The README quick start: a public route, a group behind RequireSession and a route in it
@@ -22,27 +23,64 @@ func ExampleRequireAAL2() {
 	e := echo.New()
 	e.GET("/", func(c echo.Context) error { return c.String(http.StatusOK, "public") })
 
-	account := e.Group("/account", orymecho.RequireSession())
+	account := e.Group("/account", orymfa.RequireSession())
 	account.GET("/profile", profile)
-	account.POST("/transfer", transfer, orymecho.RequireAAL2(orymecho.WithMaxAge(5*time.Minute)))
+	account.POST("/transfer", transfer, orymfa.RequireAAL2(orymfa.WithMaxAge(5*time.Minute)))
 
 	_ = e.Start(":8080")
 }
 
-// ExampleSession reads the verified session in a handler; here the guard gets an explicit
-// verifier instead of ORY_SDK_URL.
+// ExampleNew is the configured case: an explicit verifier (here for a self-hosted Kratos,
+// with the app's public origin for return_to) shared by the guards, with one import.
+func ExampleNew() {
+	ory, err := orymfa.New(orymfa.Config{
+		SDKURL: "http://127.0.0.1:4433", // Kratos public URL
+		AppURL: "https://app.example.com",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	e := echo.New()
+	account := e.Group("/account", orymfa.RequireSession(orymfa.WithVerifier(ory)))
+	account.GET("/profile", profile)
+	account.POST("/transfer", transfer, orymfa.RequireAAL2(orymfa.WithVerifier(ory), orymfa.WithMaxAge(5*time.Minute)))
+}
+
+// ExampleMiddleware builds the guard with core.NewGuard, which returns a configuration error
+// instead of panicking, and takes the echo-side options in Middleware: here a deny handler that
+// writes the default answer directly instead of returning it to the HTTPErrorHandler.
+func ExampleMiddleware() {
+	ory, err := orymfa.New(orymfa.Config{SDKURL: "http://127.0.0.1:4433"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	stepUp, err := core.NewGuard(core.RequireAAL2, core.WithVerifier(ory), core.WithMaxAge(5*time.Minute))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	e := echo.New()
+	writeDirectly := func(c echo.Context, d *orymfa.Decision) error {
+		orymfa.WriteDecision(c, d)
+		return nil
+	}
+	e.POST("/transfer", transfer, orymfa.Middleware(stepUp, orymfa.WithDenyHandler(writeDirectly)))
+}
+
+// ExampleSession reads the verified session in a handler.
 func ExampleSession() {
-	v := core.MustNew(core.Config{SDKURL: "http://127.0.0.1:4433"}) // Kratos public URL
+	os.Setenv("ORY_SDK_URL", "https://playground.projects.oryapis.com")
 
 	e := echo.New()
 	e.GET("/me", func(c echo.Context) error {
-		s, _ := orymecho.Session(c) // ok is always true behind a guard
-		return c.JSON(http.StatusOK, echo.Map{"email": s.Identity.Traits})
-	}, orymecho.RequireSession(orymecho.WithVerifier(v)))
+		s, _ := orymfa.Session(c) // ok is always true behind a guard
+		return c.JSON(http.StatusOK, echo.Map{"traits": s.Identity.Traits})
+	}, orymfa.RequireSession())
 }
 
 func profile(c echo.Context) error {
-	s, ok := orymecho.Session(c)
+	s, ok := orymfa.Session(c)
 	if !ok {
 		return echo.ErrUnauthorized // unreachable behind a guard
 	}
@@ -57,7 +95,7 @@ func ExampleWithSkipper() {
 
 	e := echo.New()
 	isPublic := func(c echo.Context) bool { return c.Path() == "/healthz" }
-	e.Use(orymecho.RequireSession(orymecho.WithSkipper(isPublic)))
+	e.Use(orymfa.RequireSession(orymfa.WithSkipper(isPublic)))
 	e.GET("/healthz", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
 	e.GET("/account/profile", profile)
 }
@@ -68,11 +106,9 @@ func ExampleWithSkipper() {
 func ExampleDeniedError() {
 	e := echo.New()
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
-		var denied *orymecho.DeniedError
+		var denied *orymfa.DeniedError
 		if errors.As(err, &denied) && denied.Decision.RedirectTo != "" {
-			var he *echo.HTTPError
-			errors.As(err, &he)
-			_ = c.HTML(he.Code, `<a href="`+html.EscapeString(denied.Decision.RedirectTo)+`">Continue</a>`)
+			_ = c.HTML(denied.Decision.Status, `<a href="`+html.EscapeString(denied.Decision.RedirectTo)+`">Continue</a>`)
 			return
 		}
 		e.DefaultHTTPErrorHandler(err, c)

@@ -1,14 +1,19 @@
-// Package fiber protects fiber v2 routes with Ory sessions and step-up authentication, as
+// Package orymfa protects fiber v2 routes with Ory sessions and step-up authentication, as
 // native fiber.Handler middleware (no net/http adaptor in between).
 //
-//	app := gofiber.New()
-//	app.Get("/", home) // public
-//	account := app.Group("/account", fiber.RequireSession())
-//	account.Get("/", showAccount)
-//	account.Post("/transfer", fiber.RequireAAL2(fiber.WithMaxAge(5*time.Minute)), transfer)
+//	import (
+//		"github.com/gofiber/fiber/v2"
+//		orymfa "github.com/orymfa/orymfa/fiber"
+//	)
 //
-//	func showAccount(c *gofiber.Ctx) error {
-//		s, _ := fiber.Session(c)
+//	app := fiber.New()
+//	app.Get("/", home) // public
+//	account := app.Group("/account", orymfa.RequireSession())
+//	account.Get("/", showAccount)
+//	account.Post("/transfer", orymfa.RequireAAL2(orymfa.WithMaxAge(5*time.Minute)), transfer)
+//
+//	func showAccount(c *fiber.Ctx) error {
+//		s, _ := orymfa.Session(c)
 //		return c.SendString("hello " + s.Identity.Id)
 //	}
 //
@@ -23,8 +28,12 @@
 // a route below a guarded group reuses the group's session instead of asking Ory again.
 //
 // Like the gofiber/contrib middleware, a guard takes [WithNext] to skip requests and
-// [WithDenyHandler] to render denials itself.
+// [WithDenyHandler] to render denials itself. Put fiber's CORS middleware before the guard: a
+// CORS preflight (OPTIONS) carries no credentials, so the guard would redirect or refuse it.
 //
 // fasthttp answers 431 to request headers larger than fiber's ReadBufferSize (4 KiB by
 // default) before any middleware runs; raise it if the app's cookies need more room.
-package fiber
+//
+// This package re-exports what its users need from package core ([Config], [New], the modes,
+// outcomes and errors), so one import covers the configured case too.
+package orymfa

@@ -1,20 +1,18 @@
-// Package gin protects gin routes with Ory sessions and step-up authentication.
-//
-// Import it under a name that does not clash with the framework's package:
+// Package orymfa protects gin routes with Ory sessions and step-up authentication.
 //
 //	import (
 //		"github.com/gin-gonic/gin"
-//		orymgin "github.com/orymfa/orymfa/gin"
+//		orymfa "github.com/orymfa/orymfa/gin"
 //	)
 //
 //	r := gin.New()
 //	r.GET("/", home) // public
-//	account := r.Group("/account", orymgin.RequireSession())
+//	account := r.Group("/account", orymfa.RequireSession())
 //	account.GET("/profile", profile)
-//	account.POST("/transfer", orymgin.RequireAAL2(orymgin.WithMaxAge(5*time.Minute)), transfer)
+//	account.POST("/transfer", orymfa.RequireAAL2(orymfa.WithMaxAge(5*time.Minute)), transfer)
 //
 //	func profile(c *gin.Context) {
-//		s, _ := orymgin.Session(c)
+//		s, _ := orymfa.Session(c)
 //		c.JSON(http.StatusOK, gin.H{"id": s.Identity.Id})
 //	}
 //
@@ -29,4 +27,10 @@
 // c.Request.Context() (read it with [Session], or core.SessionFromContext below the handler).
 // A RequireAAL2 on a route inside a RequireSession group reuses the session the group verified:
 // one whoami call per request.
-package gin
+//
+// Put CORS middleware (gin-contrib/cors) before the guard: a CORS preflight (OPTIONS) carries
+// no credentials, so the guard would redirect or refuse it.
+//
+// This package re-exports what its users need from package core ([Config], [New], the modes,
+// outcomes and errors), so one import covers the configured case too.
+package orymfa

@@ -1,10 +1,13 @@
-package gin_test
+package orymfa_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -12,24 +15,25 @@ import (
 	ory "github.com/ory/client-go"
 
 	"github.com/orymfa/orymfa/core"
-	orymgin "github.com/orymfa/orymfa/gin"
-	"github.com/orymfa/orymfa/internal/fakeory"
+	orymfa "github.com/orymfa/orymfa/gin"
+	"github.com/orymfa/orymfa/orymfatest"
 )
 
 func init() { gin.SetMode(gin.TestMode) }
 
-// newFake starts the fake whoami server and a verifier for it. The cache is disabled so that
-// every whoami call the middleware makes shows in fake.Calls().
-func newFake(t *testing.T) (*fakeory.Server, *core.Verifier) {
+// newKit starts the test kit and a verifier for it. The cache is disabled so that every
+// whoami call the middleware makes shows in srv.Calls().
+func newKit(t *testing.T) (*orymfatest.Server, *orymfa.Verifier) {
 	t.Helper()
-	fake := fakeory.New()
-	t.Cleanup(fake.Close)
-	v := core.MustNew(core.Config{
-		SDKURL:  fake.URL,
-		Cache:   core.CacheConfig{Disabled: true},
+	srv := orymfatest.NewServer(t)
+	v := orymfa.MustNew(orymfa.Config{
+		SDKURL:  srv.URL,
+		AppURL:  "https://app.example",
+		Cache:   orymfa.CacheConfig{Disabled: true},
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		OnError: func(_ context.Context, err error) { t.Log(err) },
 	})
-	return fake, v
+	return srv, v
 }
 
 // seen is what the handler observed.
@@ -42,7 +46,7 @@ type seen struct {
 
 func (s *seen) handler(c *gin.Context) {
 	s.ran.Add(1)
-	s.accessor, s.accessorOK = orymgin.Session(c)
+	s.accessor, s.accessorOK = orymfa.Session(c)
 	s.fromCtx, _ = core.SessionFromContext(c.Request.Context())
 	c.String(http.StatusOK, "ok")
 }
@@ -52,25 +56,26 @@ func (s *seen) handler(c *gin.Context) {
 func TestDenialAbortsChain(t *testing.T) {
 	tests := []struct {
 		name string
-		opts []orymgin.Option
+		opts []orymfa.Option
 	}{
 		{"default response", nil},
-		{"deny handler calling Next", []orymgin.Option{orymgin.WithDenyHandler(func(c *gin.Context, d *core.Decision) {
+		{"deny handler calling Next", []orymfa.Option{orymfa.WithDenyHandler(func(c *gin.Context, d *orymfa.Decision) {
 			c.Next()
-			orymgin.WriteDecision(c, d)
+			orymfa.WriteDecision(c, d)
 		})}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, v := newFake(t)
+			srv, v := newKit(t)
+			token := srv.SignIn(srv.NewIdentity(orymfatest.WithSecondFactor()), orymfatest.AAL1)
 			var later, ran atomic.Int64
 			r := gin.New()
-			r.Use(orymgin.RequireAAL2(append(tt.opts, orymgin.WithVerifier(v))...))
+			r.Use(orymfa.RequireAAL2(append(tt.opts, orymfa.WithVerifier(v))...))
 			r.Use(func(c *gin.Context) { later.Add(1); c.Next() })
 			r.GET("/r", func(c *gin.Context) { ran.Add(1) })
 
 			req := httptest.NewRequest(http.MethodGet, "/r", nil)
-			req.Header.Set("X-Session-Token", fakeory.TokenStepUp)
+			req.Header.Set("X-Session-Token", token)
 			w := httptest.NewRecorder()
 			r.ServeHTTP(w, req)
 			if w.Code != http.StatusForbidden {
@@ -99,29 +104,28 @@ func TestSessionAccessor(t *testing.T) {
 		}, nil},
 		{"wrong type under key", func() *gin.Context {
 			c, _ := gin.CreateTestContext(httptest.NewRecorder())
-			c.Set(orymgin.SessionKey, "nope")
+			c.Set(orymfa.SessionKey, "nope")
 			return c
 		}, nil},
 		{"typed nil under key", func() *gin.Context {
 			c, _ := gin.CreateTestContext(httptest.NewRecorder())
-			c.Set(orymgin.SessionKey, (*ory.Session)(nil))
+			c.Set(orymfa.SessionKey, (*ory.Session)(nil))
 			return c
 		}, nil},
 		{"from c.Set", func() *gin.Context {
 			c, _ := gin.CreateTestContext(httptest.NewRecorder())
-			c.Set(orymgin.SessionKey, s)
+			c.Set(orymfa.SessionKey, s)
 			return c
 		}, s},
-		{"only in the request context (guard outside gin)", func() *gin.Context {
+		{"only in the request context (guard outside gin, or a handler test)", func() *gin.Context {
 			c, _ := gin.CreateTestContext(httptest.NewRecorder())
-			r := httptest.NewRequest(http.MethodGet, "/", nil)
-			c.Request = r.WithContext(core.ContextWithSession(r.Context(), s))
+			c.Request = orymfatest.WithSession(httptest.NewRequest(http.MethodGet, "/", nil), s)
 			return c
 		}, s},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := orymgin.Session(tt.ctx())
+			got, ok := orymfa.Session(tt.ctx())
 			if got != tt.want || ok != (tt.want != nil) {
 				t.Errorf("Session = %v, %v; want %v", got, ok, tt.want)
 			}
@@ -131,14 +135,15 @@ func TestSessionAccessor(t *testing.T) {
 
 // The gin context is a context.Context too: c.Value(SessionKey) finds the session.
 func TestGinContextValue(t *testing.T) {
-	_, v := newFake(t)
+	srv, v := newKit(t)
+	user := srv.NewIdentity()
 	var got any
 	r := gin.New()
-	r.GET("/r", orymgin.RequireSession(orymgin.WithVerifier(v)), func(c *gin.Context) { got = c.Value(orymgin.SessionKey) })
+	r.GET("/r", orymfa.RequireSession(orymfa.WithVerifier(v)), func(c *gin.Context) { got = c.Value(orymfa.SessionKey) })
 	req := httptest.NewRequest(http.MethodGet, "/r", nil)
-	req.Header.Set("X-Session-Token", fakeory.TokenAAL1)
+	req.Header.Set("X-Session-Token", srv.SignIn(user, orymfatest.AAL1))
 	r.ServeHTTP(httptest.NewRecorder(), req)
-	if s, ok := got.(*ory.Session); !ok || s.Identity.Id != fakeory.IdentityID {
+	if s, ok := got.(*ory.Session); !ok || s.Identity.Id != user.ID {
 		t.Errorf("c.Value(SessionKey) = %v", got)
 	}
 }
@@ -151,7 +156,7 @@ func TestMisconfigurationPanicsAtSetup(t *testing.T) {
 			t.Errorf("panic %v, want a message naming %s", r, core.EnvSDKURL)
 		}
 	}()
-	orymgin.RequireSession()
+	orymfa.RequireSession()
 }
 
 func fmtAny(v any) string {
@@ -160,4 +165,104 @@ func fmtAny(v any) string {
 	}
 	s, _ := v.(string)
 	return s
+}
+
+// Guard options configure core.NewGuard; passing them to Middleware is a setup error.
+func TestMiddlewareRefusesGuardOptions(t *testing.T) {
+	_, v := newKit(t)
+	g := core.MustGuard(core.RequireAAL2, core.WithVerifier(v))
+	for _, opt := range []orymfa.Option{orymfa.WithMaxAge(1), orymfa.WithVerifier(v), orymfa.WithMode(orymfa.ModeAPI)} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmtAny(r), "core.NewGuard") {
+					t.Errorf("Middleware with a guard option: panic %v", r)
+				}
+			}()
+			orymfa.Middleware(g, opt)
+		}()
+	}
+	orymfa.Middleware(g, orymfa.WithDenyHandler(func(*gin.Context, *orymfa.Decision) {})) // fine
+}
+
+// Stacked guards (a group and a route) ask Ory once per request, allowed or denied, and the
+// route's handler sees the session in c.Get and in the request context.
+func TestStackedGuardsAskOnce(t *testing.T) {
+	srv, v := newKit(t)
+	user := srv.NewIdentity(orymfatest.WithSecondFactor())
+	token := srv.SignIn(user, orymfatest.AAL1)
+	var s seen
+	r := gin.New()
+	r.Group("/g", orymfa.RequireSession(orymfa.WithVerifier(v))).GET("/r", orymfa.RequireAAL2(orymfa.WithVerifier(v)), s.handler)
+	req := httptest.NewRequest(http.MethodGet, "/g/r", nil)
+	req.Header.Set("X-Session-Token", token)
+	for i, want := range []int{http.StatusForbidden, http.StatusOK} {
+		if i == 1 {
+			srv.StepUp(token)
+		}
+		calls := srv.Calls()
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		if w.Code != want || srv.Calls()-calls != 1 {
+			t.Fatalf("stacked: %d with %d whoami calls, want %d with 1", w.Code, srv.Calls()-calls, want)
+		}
+	}
+	if s.ran.Load() != 1 || !s.accessorOK || s.accessor.Identity.Id != user.ID || s.fromCtx != s.accessor {
+		t.Fatalf("handler saw %+v", &s)
+	}
+}
+
+// Many concurrent requests of different users: each handler sees its own identity.
+func TestConcurrentIdentities(t *testing.T) {
+	srv := orymfatest.NewServer(t)
+	v := orymfa.MustNew(orymfa.Config{SDKURL: srv.URL, AppURL: "https://app.example", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	r := gin.New()
+	r.GET("/r", orymfa.RequireSession(orymfa.WithVerifier(v)), func(c *gin.Context) {
+		s, _ := orymfa.Session(c)
+		c.String(http.StatusOK, s.Identity.Id)
+	})
+	type user struct{ id, token, cookie string }
+	var users []user
+	for range 16 {
+		id := srv.NewIdentity()
+		token := srv.SignIn(id, orymfatest.AAL2)
+		users = append(users, user{id.ID, token, srv.Cookie(token).String()})
+	}
+	var wg sync.WaitGroup
+	for w := range 32 {
+		wg.Go(func() {
+			for i := range 50 {
+				u := users[(w+i)%len(users)]
+				req := httptest.NewRequest(http.MethodGet, "/r", nil)
+				if i%2 == 0 {
+					req.Header.Set("X-Session-Token", u.token)
+				} else {
+					req.Header.Set("Cookie", "theme=dark; "+u.cookie)
+				}
+				rec := httptest.NewRecorder()
+				r.ServeHTTP(rec, req)
+				if rec.Code != 200 || rec.Body.String() != u.id {
+					t.Errorf("user %s got %d %q", u.id, rec.Code, rec.Body)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// A browser navigation while Ory is down gets a page, not JSON, and a 503 says when to retry.
+func TestUnavailablePage(t *testing.T) {
+	srv, v := newKit(t)
+	token := srv.SignIn(srv.NewIdentity(), orymfatest.AAL2)
+	srv.SetFault(orymfatest.Down)
+	r := gin.New()
+	r.GET("/r", orymfa.RequireSession(orymfa.WithVerifier(v)), func(c *gin.Context) { t.Error("handler ran") })
+	req := httptest.NewRequest(http.MethodGet, "/r", nil)
+	req.Header.Set("Accept", "text/html")
+	req.AddCookie(srv.Cookie(token))
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, req)
+	if w.Code != 503 || w.Header().Get("Retry-After") == "" || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
+		t.Fatalf("%d %v", w.Code, w.Header())
+	}
 }
