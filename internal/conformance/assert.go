@@ -3,10 +3,9 @@ package conformance
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
-
-	"github.com/orymfa/orymfa/internal/kratostest"
 )
 
 // redirect asserts a 303 to want and that the handler did not run.
@@ -18,7 +17,9 @@ func (e *env) redirect(r response, want string) {
 	e.handlerDidNotRun()
 }
 
-// oryError asserts a JSON error in Ory's shape and that the handler did not run.
+// oryError asserts a JSON error in Ory's shape and that the handler did not run. Adapters that
+// write the core's bytes must write them as Ory does: "&" in redirect_browser_to, not
+// "\u0026".
 func (e *env) oryError(r response, status int, id, redirectTo string) {
 	e.t.Helper()
 	if r.status != status || r.oryErr.Error.ID != id || r.oryErr.Error.Code != status {
@@ -27,14 +28,39 @@ func (e *env) oryError(r response, status int, id, redirectTo string) {
 	if r.oryErr.RedirectBrowserTo != redirectTo {
 		e.t.Fatalf("redirect_browser_to = %q, want %q", r.oryErr.RedirectBrowserTo, redirectTo)
 	}
+	if r.location != "" {
+		e.t.Fatalf("a JSON denial with Location %q", r.location)
+	}
+	if e.json && strings.Contains(string(r.body), `\u0026`) {
+		e.t.Fatalf("redirect_browser_to escaped: %s", r.body)
+	}
+	if got := r.header.Get("Cache-Control"); got != "no-store" {
+		e.t.Fatalf("denial with Cache-Control %q, want no-store", got)
+	}
 	e.handlerDidNotRun()
 }
 
-// unavailable asserts a 5xx with the given status and that the handler did not run.
+// unavailable asserts a 5xx in Ory's shape (ory_unavailable) with the given status, a
+// Retry-After on 503, and that the handler did not run.
 func (e *env) unavailable(r response, status int) {
 	e.t.Helper()
-	if r.status != status || r.oryErr.Error.Code != status {
-		e.t.Fatalf("got %d %s, want %d", r.status, r.body, status)
+	if r.status != status || r.oryErr.Error.Code != status || r.oryErr.Error.ID != "ory_unavailable" {
+		e.t.Fatalf("got %d %s, want %d ory_unavailable", r.status, r.body, status)
+	}
+	if (status == 503) != (r.header.Get("Retry-After") != "") {
+		e.t.Fatalf("status %d with Retry-After %q", status, r.header.Get("Retry-After"))
+	}
+	e.handlerDidNotRun()
+}
+
+// unavailablePage asserts a browser's 5xx: an HTML page, not JSON, and no handler.
+func (e *env) unavailablePage(r response, status int) {
+	e.t.Helper()
+	if r.status != status || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") || !strings.Contains(string(r.body), "<html") {
+		e.t.Fatalf("got %d %q %.80s, want a %d HTML page", r.status, r.header.Get("Content-Type"), r.body, status)
+	}
+	if (status == 503) != (r.header.Get("Retry-After") != "") {
+		e.t.Fatalf("status %d with Retry-After %q", status, r.header.Get("Retry-After"))
 	}
 	e.handlerDidNotRun()
 }
@@ -59,7 +85,15 @@ func (e *env) allowed(r response, identityID, aal string) {
 	e.ran.Store(0)
 }
 
-// whoamiSession is what the test itself reads from Kratos to compare with the handler.
+// calls asserts how many whoami calls were made since the last check.
+func (e *env) calls(want int64, what string) {
+	e.t.Helper()
+	if n := e.whoami.calls.Swap(0); n != want {
+		e.t.Fatalf("%s: %d whoami calls, want %d", what, n, want)
+	}
+}
+
+// whoamiSession is what the test itself reads from Ory to compare with the handler.
 type whoamiSession struct {
 	Identity struct {
 		ID string `json:"id"`
@@ -71,13 +105,8 @@ type whoamiSession struct {
 	} `json:"authentication_methods"`
 }
 
-// session asks Kratos directly (not through the app) for a token's session.
-func session(t *testing.T, p *kratostest.Project, token string) whoamiSession {
+func decodeSession(t *testing.T, body []byte) whoamiSession {
 	t.Helper()
-	status, body, err := p.Whoami(ctx(t), token)
-	if err != nil || status != 200 {
-		t.Fatalf("whoami: %d %s %v", status, body, err)
-	}
 	var s whoamiSession
 	if err := json.Unmarshal(body, &s); err != nil {
 		t.Fatal(err)

@@ -1,13 +1,19 @@
-// Package conformance is the one scenario table every adapter (nethttp, chi, gin, echo, fiber)
-// runs against a real Ory Kratos, in the spirit of rs/cors's TestSpec and testing/fstest.TestFS:
-// an adapter supplies only "serve an app with these guards"; the requests, the users, the
+// Package conformance is the one scenario table every adapter (nethttp, chi, gin, echo v4 and
+// v5, fiber v2 and v3) runs, in the spirit of rs/cors's TestSpec and testing/fstest.TestFS: an
+// adapter supplies only "serve an app with these guards"; the requests, the users, the
 // step-ups and the assertions live here once.
 //
-// Use it from an adapter's tests:
+// Each scenario runs against a real Ory Kratos v1.3.1 (three projects: one-time codes, TOTP,
+// and a Lax TOTP project) and against the test kit (orymfatest) with the same assertions, so
+// the kit is held to Kratos's answers. What Kratos cannot be made to do (Ory down, slow,
+// failing, lying, a panicking HTTP client, a redirect) runs against the kit alone. Under
+// `go test -short` no Kratos is started and only the kit runs.
+//
+// The runners for every adapter are this package's test files (one per adapter):
 //
 //	func TestMain(m *testing.M) { os.Exit(conformance.Main(m)) }
 //
-//	func TestConformance(t *testing.T) {
-//		conformance.Run(t, conformance.Adapter{Name: "gin", Serve: serve})
+//	func TestGin(t *testing.T) {
+//		conformance.Run(t, conformance.Adapter{Name: "gin", Serve: serveGin})
 //	}
 package conformance

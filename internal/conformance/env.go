@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,46 +16,56 @@ import (
 	ory "github.com/ory/client-go"
 
 	"github.com/orymfa/orymfa/core"
-	"github.com/orymfa/orymfa/internal/kratostest"
 )
 
-// env is one scenario's world: a fresh verifier (empty cache) talking to a real Kratos through
-// a transport that counts whoami calls, the adapter's app serving it, and a settable clock.
+// env is one scenario's world: an Ory (Kratos or the kit), a fresh verifier (empty cache)
+// that asks it through a transport counting whoami calls, the adapter's app serving it, and
+// a settable clock.
 type env struct {
 	t       *testing.T
-	kratos  *kratostest.Project
-	base    string // the app's base URL
-	sdkURL  string // where the verifier asks Ory, and where denials point
+	ory     oryBackend
+	other   oryBackend // another project, for /two/aal2
+	base    string     // the app's base URL
 	ran     atomic.Int64
 	whoami  *countingTransport
+	otherWh *countingTransport
 	clockMu sync.Mutex
 	frozen  time.Time // zero: real time
+	json    bool      // the adapter writes the core's JSON bytes unchanged
 }
 
 const maxAge = 5 * time.Minute
 
-func newEnv(t *testing.T, a Adapter, kind kratostest.Kind, sdkURL string, cfg core.Config) *env {
+func newEnv(t *testing.T, a Adapter, o, other oryBackend, cfg core.Config) *env {
 	t.Helper()
-	e := &env{t: t, kratos: Project(t, kind), whoami: &countingTransport{base: http.DefaultTransport}}
-	if sdkURL == "" {
-		sdkURL = e.kratos.PublicURL
-	}
+	e := &env{t: t, ory: o, other: other, json: !a.ReencodesJSON}
+	var v *core.Verifier
+	v, e.whoami = e.verifier(o.url(), cfg)
+	otherV, otherWh := e.verifier(other.url(), core.Config{})
+	e.otherWh = otherWh
+	e.base = a.Serve(t, newApp(v, otherV, maxAge, &e.ran))
+	return e
+}
+
+// verifier builds a verifier for the Ory at sdkURL with cfg, through a counting transport
+// inside the user's own client (the core keeps a user's transport underneath its rules).
+func (e *env) verifier(sdkURL string, cfg core.Config) (*core.Verifier, *countingTransport) {
+	ct := &countingTransport{base: http.DefaultTransport}
 	oc := ory.NewConfiguration()
 	oc.Servers = ory.ServerConfigurations{{URL: sdkURL}}
-	oc.HTTPClient = &http.Client{Transport: e.whoami}
+	oc.HTTPClient = &http.Client{Transport: ct}
 	cfg.SDKURL = sdkURL
-	e.sdkURL = sdkURL
 	cfg.APIClient = ory.NewAPIClient(oc)
 	cfg.Now = e.now
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if cfg.OnError == nil {
-		cfg.OnError = func(_ context.Context, err error) { t.Logf("verifier: %v", err) }
+		cfg.OnError = func(_ context.Context, err error) { e.t.Logf("verifier: %v", err) }
 	}
 	v, err := core.New(cfg)
 	if err != nil {
-		t.Fatalf("core.New: %v", err)
+		e.t.Fatalf("core.New: %v", err)
 	}
-	e.base = a.Serve(t, newApp(v, maxAge, &e.ran))
-	return e
+	return v, ct
 }
 
 func (e *env) now() time.Time {
@@ -75,12 +86,16 @@ func (e *env) freezeClock(at time.Time) {
 // countingTransport counts whoami calls and remembers the Cookie header each carried.
 type countingTransport struct {
 	base    http.RoundTripper
+	panics  atomic.Bool // panic in RoundTrip, as a user's buggy instrumentation would
 	calls   atomic.Int64
 	mu      sync.Mutex
 	cookies []string
 }
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if c.panics.Load() {
+		panic("instrumentation bug")
+	}
 	if strings.HasSuffix(r.URL.Path, "/sessions/whoami") {
 		c.calls.Add(1)
 		c.mu.Lock()
@@ -103,6 +118,7 @@ func (c *countingTransport) lastCookie() string {
 type request struct {
 	path    string
 	browser bool     // Accept: text/html, as a browser navigation
+	accept  string   // another Accept header
 	token   string   // X-Session-Token
 	bearer  string   // Authorization: Bearer
 	cookie  string   // raw Cookie header
@@ -141,6 +157,9 @@ func (e *env) do(r request) response {
 	if r.browser {
 		req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
 	}
+	if r.accept != "" {
+		req.Header.Set("Accept", r.accept)
+	}
 	if r.token != "" {
 		req.Header.Set("X-Session-Token", r.token)
 	}
@@ -167,21 +186,21 @@ func (e *env) do(r request) response {
 	return out
 }
 
-// cookieHeader turns a browser's Kratos session cookie into a Cookie header for the app.
-func cookieHeader(t *testing.T, b *kratostest.Browser) string {
-	t.Helper()
-	c := b.SessionCookie()
-	if c == nil {
-		t.Fatal("the browser has no Kratos session cookie")
-	}
-	return c.Name + "=" + c.Value
-}
-
 // loginURL is the Ory URL the middleware should send a denied request to.
 func (e *env) loginURL(flow, query, path string) string {
-	u := e.sdkURL + "/self-service/" + flow + "/browser?"
+	return flowURL(e.ory.url(), flow, query, e.base+path)
+}
+
+func flowURL(oryURL, flow, query, returnTo string) string {
+	u := oryURL + "/self-service/" + flow + "/browser?"
 	if query != "" {
 		u += query + "&"
 	}
-	return u + "return_to=" + url.QueryEscape(e.base+path)
+	return u + "return_to=" + url.QueryEscape(returnTo)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }

@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,183 +9,264 @@ import (
 	"time"
 
 	"github.com/orymfa/orymfa/core"
-	"github.com/orymfa/orymfa/internal/fakeory"
-	"github.com/orymfa/orymfa/internal/kratostest"
+	"github.com/orymfa/orymfa/orymfatest"
 )
 
-// scenario is one row of the table. kind picks the Kratos project; sdkURL, when set by setup,
-// points the verifier elsewhere (a stopped or fake Ory).
+// scenario is one row of the table: the kind of project it needs, the verifier's settings,
+// and what to do. kitOnly rows stage what Kratos cannot be made to do (Ory down, slow,
+// failing, lying, a broken transport): they run against the kit alone.
 type scenario struct {
-	name  string
-	kind  kratostest.Kind
-	setup func(t *testing.T) (sdkURL string, cfg core.Config)
-	run   func(t *testing.T, e *env)
+	name    string
+	kind    project
+	kitOnly bool
+	cfg     core.Config
+	run     func(t *testing.T, e *env)
 }
 
-// Run runs every scenario against the adapter, each with a fresh app and verifier. Scenarios
-// run one after another: Kratos on in-memory SQLite answers overlapping writes with transient
-// errors (even a 401 for a valid session), which would make the table flaky, not stricter.
+// Run runs every scenario against the adapter, each with a fresh app and verifier, against a
+// real Kratos and against the test kit (only the kit under -short). Scenarios run one after
+// another: Kratos on in-memory SQLite answers overlapping writes with transient errors (even a
+// 401 for a valid session), which would make the table flaky, not stricter.
 func Run(t *testing.T, a Adapter) {
 	for _, sc := range scenarios {
-		t.Run(sc.name, func(t *testing.T) {
-			var (
-				sdkURL string
-				cfg    core.Config
-			)
-			if sc.setup != nil {
-				sdkURL, cfg = sc.setup(t)
+		for _, backend := range []string{"kratos", "kit"} {
+			if backend == "kratos" && (sc.kitOnly || testing.Short()) {
+				continue
 			}
-			sc.run(t, newEnv(t, a, sc.kind, sdkURL, cfg))
-		})
+			t.Run(sc.name+"/"+backend, func(t *testing.T) {
+				o, other := backends(t, backend, sc.kind)
+				sc.run(t, newEnv(t, a, o, other, sc.cfg))
+			})
+		}
 	}
 }
 
+// backends returns the scenario's Ory and another project's, for /two/aal2.
+func backends(t *testing.T, backend string, kind project) (oryBackend, oryBackend) {
+	if backend == "kit" {
+		return newKitBackend(t, kind), newKitBackend(t, totp)
+	}
+	other := codeMFA
+	if kind == codeMFA {
+		other = totp
+	}
+	return kratosBackend{kratosProject(t, kind), kind}, kratosBackend{kratosProject(t, other), other}
+}
+
+// kit is the scenario's test kit, for kitOnly rows.
+func (e *env) kit() *orymfatest.Server { return e.ory.(kitBackend).srv }
+
 var browser = true
 
+const (
+	challengeAAL2    = `Bearer error="insufficient_user_authentication", error_description="A second factor is required", acr_values="aal2"`
+	challengeRefresh = `Bearer error="insufficient_user_authentication", error_description="A more recent authentication is required", acr_values="aal2", max_age=300`
+)
+
 var scenarios = []scenario{
-	{name: "anonymous browser goes to login and back to the same URL", kind: kratostest.CodeMFA, run: func(t *testing.T, e *env) {
-		for _, path := range []string{"/session?tab=2&next=%2Fx", "/aal2", "/fresh"} {
+	{name: "anonymous browser goes to login and back to the same URL", kind: codeMFA, run: func(t *testing.T, e *env) {
+		for _, path := range []string{"/session?tab=2&next=%2Fx", "/aal2", "/fresh", "/group/aal2"} {
 			e.redirect(e.do(request{path: path, browser: browser}), e.loginURL("login", "", path))
 		}
+		e.calls(0, "no credentials")
 	}},
-	{name: "anonymous API request gets 401 session_inactive", kind: kratostest.CodeMFA, run: func(t *testing.T, e *env) {
+	{name: "anonymous API request gets 401 session_inactive", kind: codeMFA, run: func(t *testing.T, e *env) {
 		r := e.do(request{path: "/aal2"})
 		e.oryError(r, 401, "session_inactive", e.loginURL("login", "", "/aal2"))
-		if r.header.Get("WWW-Authenticate") == "" {
-			t.Fatal("401 without WWW-Authenticate")
+		if got := r.header.Get("WWW-Authenticate"); got != "Bearer" {
+			t.Fatalf("WWW-Authenticate = %q, want Bearer", got)
 		}
-		if n := e.whoami.calls.Load(); n != 0 {
-			t.Fatalf("asked Ory %d times without credentials", n)
-		}
+		e.calls(0, "no credentials")
 	}},
-	{name: "aal1 token of a user with a second factor steps up with the emailed code", kind: kratostest.CodeMFA, run: func(t *testing.T, e *env) {
-		email := kratostest.NewEmail()
-		token, err := e.kratos.RegisterAPI(ctx(t), email, kratostest.Password)
-		must(t, err)
+	{name: "aal1 token of a user with a second factor steps up", kind: codeMFA, run: func(t *testing.T, e *env) {
+		u := e.ory.signUp(t)
 		for _, path := range []string{"/session", "/aal2"} {
 			// Ory's 403 means "step up", never "logged out": no plain login, no loop.
-			r := e.do(request{path: path, token: token})
+			r := e.do(request{path: path, token: u.token})
 			e.oryError(r, 403, "session_aal2_required", e.loginURL("login", "aal=aal2", path))
-			if !strings.Contains(r.header.Get("WWW-Authenticate"), `acr_values="aal2"`) {
-				t.Fatalf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
+			if got := r.header.Get("WWW-Authenticate"); got != challengeAAL2 {
+				t.Fatalf("WWW-Authenticate = %q", got)
 			}
 		}
-		e.oryError(e.do(request{path: "/aal2", bearer: token}), 403, "session_aal2_required", e.loginURL("login", "aal=aal2", "/aal2"))
+		e.oryError(e.do(request{path: "/aal2", bearer: u.token}), 403, "session_aal2_required", e.loginURL("login", "aal=aal2", "/aal2"))
+		// A session token means an API client, whatever its Accept header says.
+		e.oryError(e.do(request{path: "/aal2", token: u.token, browser: browser}), 403, "session_aal2_required", e.loginURL("login", "aal=aal2", "/aal2"))
+		e.oryError(e.do(request{path: "/aal2", bearer: u.token, accept: "text/html"}), 403, "session_aal2_required", e.loginURL("login", "aal=aal2", "/aal2"))
 
-		must(t, e.kratos.StepUpCodeAPI(ctx(t), token, email))
-		id := session(t, e.kratos, token).Identity.ID
-		e.allowed(e.do(request{path: "/aal2", token: token}), id, "aal2")
-		e.allowed(e.do(request{path: "/session", bearer: token}), id, "aal2")
+		e.ory.stepUp(t, u, u.token)
+		id := e.ory.session(t, u.token).Identity.ID
+		e.allowed(e.do(request{path: "/aal2", token: u.token}), id, "aal2")
+		e.allowed(e.do(request{path: "/session", bearer: u.token}), id, "aal2")
 	}},
-	{name: "aal1 browser session steps up and gets back in", kind: kratostest.CodeMFA, run: func(t *testing.T, e *env) {
-		email := kratostest.NewEmail()
-		b := e.kratos.NewBrowser()
-		must(t, b.Register(ctx(t), email, kratostest.Password))
-		aal1 := cookieHeader(t, b)
+	{name: "aal1 browser session steps up and gets back in", kind: codeMFA, run: func(t *testing.T, e *env) {
+		b := e.ory.newBrowser(t)
+		aal1 := b.cookie(t)
 		e.redirect(e.do(request{path: "/session", browser: browser, cookie: aal1}), e.loginURL("login", "aal=aal2", "/session"))
 		e.redirect(e.do(request{path: "/aal2?amount=10", browser: browser, cookie: aal1}), e.loginURL("login", "aal=aal2", "/aal2?amount=10"))
 
-		must(t, b.StepUpCode(ctx(t), email))
-		aal2 := cookieHeader(t, b)
+		b.stepUp(t)
+		aal2 := b.cookie(t)
 		r := e.do(request{path: "/aal2?amount=10", browser: browser, cookie: "theme=dark; " + aal2 + "; app_csrf=secret"})
-		if r.status != 200 {
+		if r.status != 200 || r.handler.AAL != "aal2" {
 			t.Fatalf("after step-up: %d %s", r.status, r.body)
 		}
 		if got := e.whoami.lastCookie(); got != aal2 {
 			t.Fatalf("Ory received Cookie %q, want only the Ory session cookie %q", got, aal2)
 		}
 	}},
-	{name: "stacked guards ask Ory once per request", kind: kratostest.CodeMFA, setup: func(t *testing.T) (string, core.Config) {
+	{name: "every credential form, the deny handler only on denial", kind: totp, run: func(t *testing.T, e *env) {
+		u := e.ory.signUp(t)
+		e.ory.enroll(t, u, u.token) // aal2 now
+		id := e.ory.session(t, u.token).Identity.ID
+		b := e.ory.newBrowser(t)
+		b.enroll(t)
+		c := b.cookie(t)
+		for _, r := range []request{
+			{path: "/aal2", token: u.token},
+			{path: "/aal2", bearer: u.token},
+			{path: "/custom/aal2", token: u.token}, // the deny handler is for denials only
+		} {
+			e.allowed(e.do(r), id, "aal2")
+		}
+		for _, r := range []request{
+			{path: "/aal2", browser: browser, cookie: "app=1; " + c + "; theme=dark"},
+			{path: "/aal2", browser: browser, cookies: []string{"app=1", c}}, // one header per cookie, as HTTP/2 sends them
+		} {
+			if got := e.do(r); got.status != 200 || got.handler.AAL != "aal2" || !got.handler.SameContext {
+				t.Fatalf("cookie %v: %d %s", r, got.status, got.body)
+			}
+			if got := e.whoami.lastCookie(); got != c {
+				t.Fatalf("Ory received Cookie %q, want only %q", got, c)
+			}
+		}
+		e.ran.Store(0)
+		aal1 := e.ory.signUp(t) // no second factor
+		e.oryError(e.do(request{path: "/aal2", token: aal1.token}), 403, "session_aal2_required", e.loginURL("settings", "", "/aal2"))
+		if r := e.do(request{path: "/custom/aal2", token: aal1.token}); r.status != http.StatusTeapot || !strings.Contains(string(r.body), `"custom":"enroll"`) {
+			t.Fatalf("deny handler: %d %s", r.status, r.body)
+		}
+		e.handlerDidNotRun()
+	}},
+	{name: "stacked guards ask Ory once per request", kind: codeMFA, cfg: core.Config{Cache: core.CacheConfig{Disabled: true}}, run: func(t *testing.T, e *env) {
 		// Without a cache, only the session the first guard put in the context can spare the
 		// second guard its own whoami call.
-		return "", core.Config{Cache: core.CacheConfig{Disabled: true}}
-	}, run: func(t *testing.T, e *env) {
-		email := kratostest.NewEmail()
-		token, err := e.kratos.RegisterAPI(ctx(t), email, kratostest.Password)
-		must(t, err)
-		e.oryError(e.do(request{path: "/group/aal2", token: token}), 403, "session_aal2_required", e.loginURL("login", "aal=aal2", "/group/aal2"))
-		if n := e.whoami.calls.Load(); n != 1 {
-			t.Fatalf("denied stacked request made %d whoami calls, want 1", n)
+		u := e.ory.signUp(t)
+		e.oryError(e.do(request{path: "/group/aal2", token: u.token}), 403, "session_aal2_required", e.loginURL("login", "aal=aal2", "/group/aal2"))
+		e.calls(1, "denied stacked request")
+		e.ory.stepUp(t, u, u.token)
+		id := e.ory.session(t, u.token).Identity.ID
+		e.allowed(e.do(request{path: "/group/aal2", token: u.token}), id, "aal2")
+		e.calls(1, "allowed stacked request")
+	}},
+	{name: "stacked guards: a user without a second factor is sent to set one up, then gets through at once", kind: totp, run: func(t *testing.T, e *env) {
+		u := e.ory.signUp(t)
+		id := e.ory.session(t, u.token).Identity.ID
+		e.allowed(e.do(request{path: "/session", token: u.token}), id, "aal1") // caches the aal1 session
+		r := e.do(request{path: "/group/aal2", token: u.token})
+		e.oryError(r, 403, "session_aal2_required", e.loginURL("settings", "", "/group/aal2"))
+		if r.oryErr.Error.Details["setup_second_factor"] != true {
+			t.Fatalf("details = %v, want setup_second_factor", r.oryErr.Error.Details)
 		}
-		must(t, e.kratos.StepUpCodeAPI(ctx(t), token, email))
-		id := session(t, e.kratos, token).Identity.ID
-		e.allowed(e.do(request{path: "/group/aal2", token: token}), id, "aal2")
-		if n := e.whoami.calls.Load(); n != 2 {
-			t.Fatalf("allowed stacked request made %d whoami calls, want 1", n-1)
+		e.ory.enroll(t, u, u.token) // the same token is aal2 now
+		// The group's guard still finds the cached aal1 session; the route must ask Ory
+		// before denying, and so lets the user in at once.
+		e.whoami.calls.Store(0)
+		e.allowed(e.do(request{path: "/group/aal2", token: u.token}), id, "aal2")
+		e.calls(1, "stacked request after enrolling")
+	}},
+	{name: "stacked guards: a refreshed second factor gets through at once", kind: codeMFA, run: func(t *testing.T, e *env) {
+		u := e.ory.signUp(t)
+		e.ory.stepUp(t, u, u.token)
+		s := e.ory.session(t, u.token)
+		e.allowed(e.do(request{path: "/group/fresh", token: u.token}), s.Identity.ID, "aal2") // cached
+		e.freezeClock(s.secondFactorAt().Add(maxAge + time.Millisecond))
+		r := e.do(request{path: "/group/fresh", token: u.token})
+		e.oryError(r, 403, "session_refresh_required", e.loginURL("login", "refresh=true&aal=aal2", "/group/fresh"))
+		if got := r.header.Get("WWW-Authenticate"); got != challengeRefresh {
+			t.Fatalf("WWW-Authenticate = %q", got)
+		}
+		e.ory.refresh(t, u, u.token)
+		// The clock goes on to just after the refresh, however fast the refresh was.
+		e.freezeClock(e.ory.session(t, u.token).secondFactorAt().Add(time.Millisecond))
+		e.allowed(e.do(request{path: "/group/fresh", token: u.token}), s.Identity.ID, "aal2")
+	}},
+	{name: "stacked guards of two Ory projects: the inner one asks its own", kind: totp, run: func(t *testing.T, e *env) {
+		u := e.ory.signUp(t) // an aal2 session of this project only
+		e.ory.enroll(t, u, u.token)
+		id := e.ory.session(t, u.token).Identity.ID
+		e.allowed(e.do(request{path: "/aal2", token: u.token}), id, "aal2")
+		e.oryError(e.do(request{path: "/two/aal2", token: u.token}), 401, "session_inactive",
+			flowURL(e.other.url(), "login", "", e.base+"/two/aal2"))
+		if n := e.otherWh.calls.Load(); n != 1 {
+			t.Fatalf("the other project was asked %d times, want 1", n)
 		}
 	}},
-	{name: "stale second factor must be refreshed, then passes", kind: kratostest.CodeMFA, run: func(t *testing.T, e *env) {
-		email := kratostest.NewEmail()
-		token, err := e.kratos.RegisterAPI(ctx(t), email, kratostest.Password)
-		must(t, err)
-		must(t, e.kratos.StepUpCodeAPI(ctx(t), token, email))
-		s := session(t, e.kratos, token)
-		e.allowed(e.do(request{path: "/fresh", token: token}), s.Identity.ID, "aal2")
+	{name: "stale second factor must be refreshed, then passes", kind: codeMFA, run: func(t *testing.T, e *env) {
+		u := e.ory.signUp(t)
+		e.ory.stepUp(t, u, u.token)
+		s := e.ory.session(t, u.token)
+		e.allowed(e.do(request{path: "/fresh", token: u.token}), s.Identity.ID, "aal2")
 
 		// Stop the clock just past the allowed age of this second factor.
 		e.freezeClock(s.secondFactorAt().Add(maxAge + time.Millisecond))
-		r := e.do(request{path: "/fresh", token: token})
+		r := e.do(request{path: "/fresh", token: u.token})
 		e.oryError(r, 403, "session_refresh_required", e.loginURL("login", "refresh=true&aal=aal2", "/fresh"))
-		if !strings.Contains(r.header.Get("WWW-Authenticate"), "max_age=300") {
-			t.Fatalf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
+		if got := r.header.Get("WWW-Authenticate"); got != challengeRefresh {
+			t.Fatalf("WWW-Authenticate = %q", got)
 		}
-		e.allowed(e.do(request{path: "/aal2", token: token}), s.Identity.ID, "aal2") // no max age there
+		e.allowed(e.do(request{path: "/aal2", token: u.token}), s.Identity.ID, "aal2") // no max age there
 
-		must(t, e.kratos.RefreshCodeAPI(ctx(t), token, email))
-		if !session(t, e.kratos, token).secondFactorAt().After(s.secondFactorAt()) {
-			t.Fatal("Kratos did not record a newer second factor after the refresh")
+		e.ory.refresh(t, u, u.token)
+		refreshed := e.ory.session(t, u.token).secondFactorAt()
+		if !refreshed.After(s.secondFactorAt()) {
+			t.Fatal("Ory did not record a newer second factor after the refresh")
 		}
-		e.allowed(e.do(request{path: "/fresh", token: token}), s.Identity.ID, "aal2")
+		e.freezeClock(refreshed.Add(time.Millisecond)) // just after the refresh
+		e.allowed(e.do(request{path: "/fresh", token: u.token}), s.Identity.ID, "aal2")
 	}},
-	{name: "user without a second factor is sent to set one up, then gets through", kind: kratostest.TOTP, run: func(t *testing.T, e *env) {
-		email := kratostest.NewEmail()
-		token, err := e.kratos.RegisterAPI(ctx(t), email, kratostest.Password)
-		must(t, err)
-		id := session(t, e.kratos, token).Identity.ID
-		e.allowed(e.do(request{path: "/session", token: token}), id, "aal1") // also caches the aal1 session
-		r := e.do(request{path: "/aal2", token: token})
+	{name: "user without a second factor is sent to set one up, then gets through", kind: totp, run: func(t *testing.T, e *env) {
+		u := e.ory.signUp(t)
+		id := e.ory.session(t, u.token).Identity.ID
+		e.allowed(e.do(request{path: "/session", token: u.token}), id, "aal1") // also caches the aal1 session
+		r := e.do(request{path: "/aal2", token: u.token})
 		e.oryError(r, 403, "session_aal2_required", e.loginURL("settings", "", "/aal2"))
 		if r.oryErr.Error.Details["setup_second_factor"] != true {
 			t.Fatalf("details = %v, want setup_second_factor", r.oryErr.Error.Details)
 		}
 
-		secret, err := e.kratos.EnrollTOTPAPI(ctx(t), token)
-		must(t, err)
+		e.ory.enroll(t, u, u.token)
 		// The same token is aal2 now; the cached aal1 session must not deny it.
-		e.allowed(e.do(request{path: "/aal2", token: token}), id, "aal2")
+		e.allowed(e.do(request{path: "/aal2", token: u.token}), id, "aal2")
 
 		// Signing in again: Strict Ory demands the TOTP code it now knows about.
-		token2, err := e.kratos.LoginAPI(ctx(t), email, kratostest.Password)
-		must(t, err)
+		token2 := e.ory.login(t, u)
 		e.oryError(e.do(request{path: "/session", token: token2}), 403, "session_aal2_required", e.loginURL("login", "aal=aal2", "/session"))
-		must(t, e.kratos.StepUpTOTPAPI(ctx(t), token2, secret))
+		e.ory.stepUp(t, u, token2)
 		e.allowed(e.do(request{path: "/aal2", token: token2}), id, "aal2")
 	}},
-	{name: "browser without a second factor enrolls TOTP in settings and gets through", kind: kratostest.TOTP, run: func(t *testing.T, e *env) {
-		b := e.kratos.NewBrowser()
-		must(t, b.Register(ctx(t), kratostest.NewEmail(), kratostest.Password))
-		aal1 := cookieHeader(t, b)
+	{name: "browser without a second factor enrolls TOTP in settings and gets through", kind: totp, run: func(t *testing.T, e *env) {
+		b := e.ory.newBrowser(t)
+		aal1 := b.cookie(t)
 		if r := e.do(request{path: "/session", browser: browser, cookie: aal1}); r.status != 200 || r.handler.AAL != "aal1" {
 			t.Fatalf("aal1 session on RequireSession: %d %s", r.status, r.body)
 		}
 		e.ran.Store(0)
 		e.redirect(e.do(request{path: "/aal2", browser: browser, cookie: aal1}), e.loginURL("settings", "", "/aal2"))
-		_, err := b.EnrollTOTP(ctx(t))
-		must(t, err)
-		if r := e.do(request{path: "/aal2", browser: browser, cookie: cookieHeader(t, b)}); r.status != 200 || r.handler.AAL != "aal2" {
+		b.enroll(t)
+		if r := e.do(request{path: "/aal2", browser: browser, cookie: b.cookie(t)}); r.status != 200 || r.handler.AAL != "aal2" {
 			t.Fatalf("after enrolling TOTP: %d %s", r.status, r.body)
 		}
 	}},
-	{name: "garbage, malformed and oversized credentials are a login, not an error", kind: kratostest.CodeMFA, run: func(t *testing.T, e *env) {
+	{name: "Lax project, LaxStepUp: aal1 passes RequireSession, RequireAAL2 sends to the step-up", kind: lax, cfg: core.Config{Enforcement: core.LaxStepUp}, run: laxScenario("login", "aal=aal2")},
+	{name: "Lax project, LaxEnroll: RequireAAL2 sends aal1 to settings", kind: lax, cfg: core.Config{Enforcement: core.LaxEnroll}, run: laxScenario("settings", "")},
+	{name: "garbage, malformed and oversized credentials are a login, not an error", kind: codeMFA, run: func(t *testing.T, e *env) {
 		e.redirect(e.do(request{path: "/session", browser: browser, cookie: "ory_kratos_session=garbage"}), e.loginURL("login", "", "/session"))
-		calls := e.whoami.calls.Load()
+		e.calls(1, "an unknown cookie")
 		e.redirect(e.do(request{path: "/session", browser: browser, cookie: `ory_kratos_session="not valid"; ory_kratos_session=a\b`}), e.loginURL("login", "", "/session"))
 		e.oryError(e.do(request{path: "/session", token: strings.Repeat("x", 8<<10)}), 401, "session_inactive", e.loginURL("login", "", "/session"))
-		if n := e.whoami.calls.Load(); n != calls {
-			t.Fatalf("malformed credentials were sent to Ory (%d calls)", n-calls)
-		}
+		e.calls(0, "malformed credentials")
 	}},
-	{name: "forced modes and the deny handler", kind: kratostest.CodeMFA, run: func(t *testing.T, e *env) {
+	{name: "forced modes and the deny handler", kind: codeMFA, run: func(t *testing.T, e *env) {
 		e.oryError(e.do(request{path: "/api/aal2", browser: browser}), 401, "session_inactive", e.loginURL("login", "", "/api/aal2"))
 		e.redirect(e.do(request{path: "/browser/session"}), e.loginURL("login", "", "/browser/session"))
 		r := e.do(request{path: "/custom/aal2"})
@@ -194,76 +274,81 @@ var scenarios = []scenario{
 			t.Fatalf("deny handler not used: %d %s", r.status, r.body)
 		}
 		e.handlerDidNotRun()
-		if r := e.do(request{path: "/public"}); r.status != 200 {
-			t.Fatalf("/public: %d", r.status)
+		if r := e.do(request{path: "/public"}); r.status != 200 || r.handler.IdentityID != "" {
+			t.Fatalf("/public: %d %s", r.status, r.body)
 		}
 	}},
-	{name: "fake Ory: credentials, deny handler only on denial, no-store", kind: kratostest.CodeMFA, setup: func(t *testing.T) (string, core.Config) {
-		fake := fakeory.New()
-		t.Cleanup(fake.Close)
-		return fake.URL, core.Config{}
-	}, run: func(t *testing.T, e *env) {
-		ory := fakeory.CookieName + "=" + fakeory.CookieAAL2
-		for _, r := range []request{
-			{path: "/aal2", token: fakeory.TokenAAL2},
-			{path: "/aal2", bearer: fakeory.TokenAAL2},
-			{path: "/aal2", browser: browser, cookie: "app=1; " + ory + "; theme=dark"},
-			{path: "/aal2", browser: browser, cookies: []string{"app=1", ory}}, // one header per cookie, as HTTP/2 sends them
-			{path: "/custom/aal2", token: fakeory.TokenAAL2},                   // the deny handler is for denials only
-		} {
-			e.allowed(e.do(r), fakeory.IdentityID, "aal2")
-		}
-		if got := e.whoami.lastCookie(); got != ory {
-			t.Fatalf("Ory received Cookie %q, want only %q", got, ory)
-		}
-		r := e.do(request{path: "/aal2", token: fakeory.TokenAAL1})
-		e.oryError(r, 403, "session_aal2_required", e.loginURL("settings", "", "/aal2"))
-		if r.header.Get("Cache-Control") != "no-store" {
-			t.Fatalf("denial without Cache-Control: no-store: %v", r.header)
-		}
-		if r := e.do(request{path: "/custom/aal2", token: fakeory.TokenAAL1}); r.status != http.StatusTeapot || !strings.Contains(string(r.body), `"custom":"enroll"`) {
-			t.Fatalf("deny handler: %d %s", r.status, r.body)
-		}
-		e.handlerDidNotRun()
+	{name: "Ory down: 503, a page for browsers, the handler never runs", kind: totp, kitOnly: true, run: func(t *testing.T, e *env) {
+		u := e.ory.signUp(t)
+		c := e.kit().Cookie(u.token)
+		e.kit().SetFault(orymfatest.Down)
+		e.unavailable(e.do(request{path: "/session", token: u.token}), 503)
+		e.unavailablePage(e.do(request{path: "/aal2", browser: browser, cookie: c.Name + "=" + c.Value}), 503)
 	}},
-	{name: "Ory down: 503 and the handler never runs", kind: kratostest.CodeMFA, setup: func(t *testing.T) (string, core.Config) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		must(t, err)
-		addr := ln.Addr().String()
-		ln.Close() // nothing listens there any more
-		return "http://" + addr, core.Config{}
-	}, run: func(t *testing.T, e *env) {
-		e.unavailable(e.do(request{path: "/session", token: fakeory.TokenAAL2}), 503)
-		e.unavailable(e.do(request{path: "/aal2", browser: browser, cookie: "ory_kratos_session=x"}), 503)
+	{name: "Ory slow: 504 and the handler never runs", kind: totp, kitOnly: true, cfg: core.Config{Timeout: 200 * time.Millisecond}, run: func(t *testing.T, e *env) {
+		u := e.ory.signUp(t)
+		e.kit().SetFault(orymfatest.Slow(time.Minute))
+		e.unavailable(e.do(request{path: "/aal2", token: u.token}), 504)
 	}},
-	{name: "Ory slow: 504 and the handler never runs", kind: kratostest.CodeMFA, setup: func(t *testing.T) (string, core.Config) {
-		slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			<-r.Context().Done() // answer only when the caller gives up
-		}))
-		t.Cleanup(slow.Close)
-		return slow.URL, core.Config{Timeout: 200 * time.Millisecond}
-	}, run: func(t *testing.T, e *env) {
-		e.unavailable(e.do(request{path: "/aal2", token: fakeory.TokenAAL2}), 504)
-	}},
-	{name: "Ory failing or lying: 502 and the handler never runs", kind: kratostest.CodeMFA, setup: func(t *testing.T) (string, core.Config) {
-		fake := fakeory.New()
-		t.Cleanup(fake.Close)
-		answers := []http.HandlerFunc{
-			func(w http.ResponseWriter, r *http.Request) { fakeory.WriteError(w, 500, "") },
-			func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"id":"x","active":tru`)) },
-			func(w http.ResponseWriter, r *http.Request) {
-				s := fakeory.Session("aal2", time.Now())
-				s["active"] = false
-				fakeory.WriteSession(w, s)
+	{name: "Ory failing or lying: 502 and the handler never runs", kind: totp, kitOnly: true, run: func(t *testing.T, e *env) {
+		u := e.ory.signUp(t)
+		e.ory.enroll(t, u, u.token)
+		inactive := e.kit().Session(u.token)
+		inactive.Active = new(bool) // false
+		for _, fault := range []func(){
+			func() { e.kit().SetFault(orymfatest.Status(500)) },
+			func() { e.kit().SetFault(orymfatest.Malformed) },
+			func() {
+				e.kit().Respond(func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, inactive) })
 			},
-			func(w http.ResponseWriter, r *http.Request) { fakeory.WriteError(w, 403, "some_other_error") },
-		}
-		var i atomic.Int64
-		fake.Respond(func(w http.ResponseWriter, r *http.Request) { answers[(i.Add(1)-1)%int64(len(answers))](w, r) })
-		return fake.URL, core.Config{}
-	}, run: func(t *testing.T, e *env) {
-		for range 4 {
-			e.unavailable(e.do(request{path: "/aal2", token: fakeory.TokenAAL2}), 502)
+			func() {
+				e.kit().Respond(func(w http.ResponseWriter, r *http.Request) {
+					writeJSON(w, 403, map[string]any{"error": map[string]any{"id": "some_other_error", "code": 403}})
+				})
+			},
+		} {
+			fault()
+			e.unavailable(e.do(request{path: "/aal2", token: u.token}), 502)
 		}
 	}},
+	{name: "a panic in the HTTP client fails closed and the app keeps serving", kind: totp, kitOnly: true, run: func(t *testing.T, e *env) {
+		u := e.ory.signUp(t)
+		id := e.ory.session(t, u.token).Identity.ID
+		e.whoami.panics.Store(true)
+		e.unavailable(e.do(request{path: "/session", token: u.token}), 502)
+		e.whoami.panics.Store(false)
+		e.allowed(e.do(request{path: "/session", token: u.token}), id, "aal1")
+	}},
+	{name: "a redirect from Ory is not followed", kind: totp, kitOnly: true, run: func(t *testing.T, e *env) {
+		u := e.ory.signUp(t)
+		var elsewhere atomic.Int64
+		evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			elsewhere.Add(1)
+			writeJSON(w, 200, e.kit().Session(u.token))
+		}))
+		t.Cleanup(evil.Close)
+		e.kit().Respond(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, evil.URL+"/sessions/whoami", http.StatusTemporaryRedirect)
+		})
+		e.unavailable(e.do(request{path: "/session", token: u.token}), 502)
+		if n := elsewhere.Load(); n != 0 {
+			t.Fatalf("the session token was sent to the redirect's target %d times", n)
+		}
+	}},
+}
+
+// laxScenario: on a Lax project whoami says 200 aal1 even for a user with a second factor;
+// RequireSession lets such a session in, RequireAAL2 enforces aal2 locally and sends the user
+// where the app's Enforcement says; after the step-up the same token passes.
+func laxScenario(flow, query string) func(t *testing.T, e *env) {
+	return func(t *testing.T, e *env) {
+		u := e.ory.signUp(t)
+		e.ory.enroll(t, u, u.token)
+		token := e.ory.login(t, u) // the password only: aal1, although the user has TOTP
+		id := e.ory.session(t, token).Identity.ID
+		e.allowed(e.do(request{path: "/session", token: token}), id, "aal1")
+		e.oryError(e.do(request{path: "/aal2", token: token}), 403, "session_aal2_required", e.loginURL(flow, query, "/aal2"))
+		e.ory.stepUp(t, u, token)
+		e.allowed(e.do(request{path: "/aal2", token: token}), id, "aal2")
+	}
 }

@@ -1,0 +1,47 @@
+package conformance_test
+
+import (
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/orymfa/orymfa/core"
+	orymfa "github.com/orymfa/orymfa/gin"
+	"github.com/orymfa/orymfa/internal/conformance"
+)
+
+func TestGin(t *testing.T) {
+	gin.SetMode(gin.ReleaseMode)
+	conformance.Run(t, conformance.Adapter{Name: "gin", Serve: serveGin})
+}
+
+// serveGin runs the conformance app on gin.
+func serveGin(t *testing.T, app conformance.App) string {
+	v := orymfa.WithVerifier(app.Verifier)
+	handle := func(c *gin.Context) {
+		s, _ := orymfa.Session(c)
+		fromCtx, _ := core.SessionFromContext(c.Request.Context())
+		status, body := app.Handle(s, fromCtx)
+		c.Data(status, "application/json", body)
+	}
+	deny := func(c *gin.Context, d *orymfa.Decision) {
+		status, body := app.Deny(d)
+		c.Data(status, "application/json", body)
+	}
+	r := gin.New()
+	r.GET("/public", handle)
+	r.GET("/session", orymfa.RequireSession(v), handle)
+	r.GET("/aal2", orymfa.RequireAAL2(v), handle)
+	r.GET("/fresh", orymfa.RequireAAL2(v, orymfa.WithMaxAge(app.MaxAge)), handle)
+	group := r.Group("/group", orymfa.RequireSession(v))
+	group.GET("/aal2", orymfa.RequireAAL2(v), handle)
+	group.GET("/fresh", orymfa.RequireAAL2(v, orymfa.WithMaxAge(app.MaxAge)), handle)
+	r.Group("/two", orymfa.RequireSession(v)).GET("/aal2", orymfa.RequireAAL2(orymfa.WithVerifier(app.Other)), handle)
+	r.GET("/api/aal2", orymfa.RequireAAL2(v, orymfa.WithMode(orymfa.ModeAPI)), handle)
+	r.GET("/browser/session", orymfa.RequireSession(v, orymfa.WithMode(orymfa.ModeBrowser)), handle)
+	r.GET("/custom/aal2", orymfa.RequireAAL2(v, orymfa.WithDenyHandler(deny)), handle)
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

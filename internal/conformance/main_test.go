@@ -1,0 +1,10 @@
+package conformance_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/orymfa/orymfa/internal/conformance"
+)
+
+func TestMain(m *testing.M) { os.Exit(conformance.Main(m)) }
