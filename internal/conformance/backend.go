@@ -47,8 +47,8 @@ type oryBackend interface {
 // user is a signed-up identity.
 type user struct {
 	email  string
-	token  string                // the sign-up session
-	secret string                // the TOTP secret once enrolled (Kratos)
+	token  string               // the sign-up session
+	secret string               // the TOTP secret once enrolled (Kratos)
 	kit    *orymfatest.Identity // the kit's identity
 }
 
@@ -175,10 +175,10 @@ func (k kitBackend) signUp(t *testing.T) *user {
 	return &user{kit: id, token: k.srv.SignIn(id, orymfatest.AAL1)}
 }
 
-func (k kitBackend) login(t *testing.T, u *user) string { return k.srv.SignIn(u.kit, orymfatest.AAL1) }
-func (k kitBackend) stepUp(t *testing.T, _ *user, token string) { k.srv.StepUp(token) }
+func (k kitBackend) login(t *testing.T, u *user) string          { return k.srv.SignIn(u.kit, orymfatest.AAL1) }
+func (k kitBackend) stepUp(t *testing.T, _ *user, token string)  { k.srv.StepUp(token) }
 func (k kitBackend) refresh(t *testing.T, _ *user, token string) { k.srv.StepUp(token) }
-func (k kitBackend) enroll(t *testing.T, _ *user, token string) { k.srv.StepUp(token) }
+func (k kitBackend) enroll(t *testing.T, _ *user, token string)  { k.srv.StepUp(token) }
 
 func (k kitBackend) session(t *testing.T, token string) whoamiSession {
 	t.Helper()

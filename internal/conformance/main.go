@@ -34,7 +34,9 @@ func Main(m *testing.M) int {
 	for kind, start := range map[project]func() (*kratostest.Project, error){
 		codeMFA: func() (*kratostest.Project, error) { return kratostest.Start(ctx, kratostest.CodeMFA) },
 		totp:    func() (*kratostest.Project, error) { return kratostest.Start(ctx, kratostest.TOTP) },
-		lax:     func() (*kratostest.Project, error) { return kratostest.Start(ctx, kratostest.TOTP, kratostest.WithLax()) },
+		lax: func() (*kratostest.Project, error) {
+			return kratostest.Start(ctx, kratostest.TOTP, kratostest.WithLax())
+		},
 	} {
 		wg.Go(func() {
 			p, err := start()
