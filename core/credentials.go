@@ -40,12 +40,14 @@ func (c credential) sanitized() (_ credential, ok bool) {
 	return credential{cookie: strings.Join(kept, "; ")}, len(kept) > 0
 }
 
-// credKey identifies a credential in the cache and among shared whoami calls: a 128-bit
-// keyed hash. Keyed (hash/maphash, seeds random per process), so nobody outside can aim at a
-// collision; 128 bits, so that even billions of guesses against 100,000 cached sessions never
-// hit another user's entry by chance; and about ten times cheaper than SHA-256 on a
-// 430-byte cookie, which matters because every request, cached or not, pays for it. The raw
-// credential is never kept.
+// credKey identifies a credential in the cache and among shared whoami calls, without keeping
+// the credential itself: a 128-bit keyed hash (two hash/maphash passes with seeds random per
+// process). Keyed, so nobody outside can aim at a collision; 128 bits, so that not even years
+// of guessing against 100,000 cached sessions hit another user's entry by chance (one 64-bit
+// pass would leave that at about one in ten thousand a year at 10,000 requests a second).
+// Every request pays for the key, cached or not: two maphash passes over a 430-byte cookie
+// cost about a tenth of SHA-256. Keeping the raw credential in the entry and comparing it on
+// a hit would save one pass, but would hold every cached session's secret in memory.
 type credKey struct{ hi, lo uint64 }
 
 // Seeds for tokens and cookies differ, so a token never collides with a cookie of the same
@@ -89,6 +91,7 @@ func OryCookies(cookieHeader string) string {
 var defaultCredentialNames = credentialNames{
 	cookieNames:    []string{"ory_kratos_session"},
 	cookiePrefixes: []string{"ory_session_"},
+	needle:         "ory_",
 }
 
 // credentialNames says which cookies and headers carry the Ory session.
@@ -96,6 +99,7 @@ type credentialNames struct {
 	cookieNames    []string
 	cookiePrefixes []string
 	bearer         bool
+	needle         string // the prefix every name shares, checked first (see oryCookies)
 }
 
 // extract reads the credential from the request facts. A session token wins over cookies, as
@@ -130,8 +134,10 @@ func bearerToken(h string) string {
 const maxOryCookies = 8
 
 // oryCookies appends the Ory session cookies of a Cookie header to cookies ("; "-separated),
-// n of them so far. With one match (the usual case) it returns a slice of the header itself:
-// no copy.
+// found of them so far. With one match (the usual case) it returns a slice of the header
+// itself: no copy. It splits cookies as net/http does (";", ASCII white space trimmed). The
+// app's own cookies are most of a browser's Cookie header: when every Ory name shares a
+// prefix ("ory_"), a cookie without it is skipped at once.
 func (n credentialNames) oryCookies(header, cookies string, found int) (string, int) {
 	for header != "" && found < maxOryCookies {
 		part := header
@@ -140,7 +146,13 @@ func (n credentialNames) oryCookies(header, cookies string, found int) (string, 
 		} else {
 			header = ""
 		}
-		part = strings.TrimSpace(part)
+		for part != "" && isASCIISpace(part[0]) {
+			part = part[1:]
+		}
+		if !strings.HasPrefix(part, n.needle) {
+			continue
+		}
+		part = trimASCIISpace(part)
 		name, _, ok := strings.Cut(part, "=")
 		if !ok || !n.isOryCookie(name) {
 			continue
@@ -153,6 +165,39 @@ func (n credentialNames) oryCookies(header, cookies string, found int) (string, 
 		found++
 	}
 	return cookies, found
+}
+
+// commonPrefix is the prefix every Ory cookie name starts with ("" if none worth searching).
+func commonPrefix(names, prefixes []string) string {
+	all := append(append([]string(nil), names...), prefixes...)
+	if len(all) == 0 {
+		return ""
+	}
+	p := all[0]
+	for _, s := range all[1:] {
+		for !strings.HasPrefix(s, p) {
+			p = p[:len(p)-1]
+		}
+	}
+	if len(p) < 2 {
+		return ""
+	}
+	return p
+}
+
+func isASCIISpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+// trimASCIISpace trims ASCII white space, as net/textproto does for header values.
+func trimASCIISpace(s string) string {
+	for s != "" && isASCIISpace(s[0]) {
+		s = s[1:]
+	}
+	for s != "" && isASCIISpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 func (n credentialNames) isOryCookie(name string) bool {

@@ -76,7 +76,7 @@ func (g *Guard) Check(ctx context.Context, r *Request) Decision {
 }
 
 func (g *Guard) check(ctx context.Context, r *Request) Decision {
-	now := g.v.now().UnixNano() // once per check: reading the clock is a visible part of the cached path
+	now := g.v.nanos() // once per check: reading the clock is a visible part of the cached path
 	if gr, fresh := g.v.grantFromContext(ctx); gr != nil {
 		out := g.evaluate(gr, now)
 		if out == Allow || fresh {
@@ -100,7 +100,7 @@ func (g *Guard) check(ctx context.Context, r *Request) Decision {
 	if err != nil {
 		return g.denyError(r, err)
 	}
-	if out := g.evaluate(gr, g.v.now().UnixNano()); out == Allow || !cached {
+	if out := g.evaluate(gr, g.v.nanos()); out == Allow || !cached {
 		return g.decide(r, gr, out, !cached, false)
 	}
 	return g.recheck(ctx, r, cred) // another request cached it just now
@@ -115,7 +115,7 @@ func (g *Guard) recheck(ctx context.Context, r *Request, cred credential) Decisi
 	if err != nil {
 		return g.denyError(r, err)
 	}
-	return g.decide(r, gr, g.evaluate(gr, g.v.now().UnixNano()), true, false)
+	return g.decide(r, gr, g.evaluate(gr, g.v.nanos()), true, false)
 }
 
 // decide turns a verified session and its evaluation into a decision.
@@ -166,7 +166,7 @@ func (v *Verifier) fetch(ctx context.Context, cred credential, key credKey, fres
 	clean = credential{token: strings.Clone(clean.token), cookie: strings.Clone(clean.cookie)}
 	return v.calls.do(ctx, key.callKey(fresh), v.report, func(ctx context.Context, waiters func() int) (*grant, bool, error) {
 		if !fresh {
-			if g, ok := v.cache.get(key, v.now().UnixNano()); ok {
+			if g, ok := v.cache.get(key, v.nanos()); ok {
 				return g, true, nil
 			}
 		}
@@ -195,6 +195,7 @@ func (v *Verifier) ask(ctx context.Context, cred credential, waiters func() int)
 		}
 		return nil, err
 	}
+	compact(s)
 	return v.newGrant(s, v.now(), v.cache.ttl), nil
 }
 

