@@ -8,7 +8,8 @@ import (
 // rather than an *http.Request because fiber (fasthttp) has none; adapters on net/http fill it
 // with [RequestFromHTTP].
 //
-// The credential fields are read for every request; the others only to render a denial.
+// The credential fields are read for every request; the others only to render a denial, so
+// an adapter may leave them to [Request.Details] and spare allowed requests the header reads.
 type Request struct {
 	// Cookie is the raw Cookie header.
 	Cookie string
@@ -36,8 +37,17 @@ type Request struct {
 	ForwardedProto string
 	ForwardedHost  string
 
-	// http, when set, supplies the fields above on demand (see RequestFromHTTP).
-	http *http.Request
+	// Details, when set, fills in the fields above (from Method on) the first time a denial
+	// needs them; an allowed request never calls it. Adapters pass a pointer converted to a
+	// named type (as RequestFromHTTP does), which costs no allocation.
+	Details RequestDetails
+}
+
+// RequestDetails fills in the facts only a denial reads: Method, URI, Host, TLS, Accept and
+// the forwarded headers. It is called at most once per check, during [Guard.Check], so it
+// may read from buffers that live only as long as the request (fasthttp's).
+type RequestDetails interface {
+	FillDetails(r *Request)
 }
 
 // RequestFromHTTP collects the request facts from a net/http request. Only the credential
@@ -47,7 +57,7 @@ func RequestFromHTTP(r *http.Request) Request {
 	req := Request{
 		SessionToken:  header(h, "X-Session-Token"),
 		Authorization: header(h, "Authorization"),
-		http:          r,
+		Details:       (*httpDetails)(r),
 	}
 	if c := h["Cookie"]; len(c) > 0 {
 		req.Cookie, req.MoreCookies = c[0], c[1:]
@@ -55,13 +65,20 @@ func RequestFromHTTP(r *http.Request) Request {
 	return req
 }
 
-// details fills in the facts a denial needs, for a Request built by RequestFromHTTP.
+// details fills in the facts a denial needs, once.
 func (r *Request) details() {
-	hr := r.http
-	if hr == nil {
-		return
+	if d := r.Details; d != nil {
+		r.Details = nil
+		d.FillDetails(r)
 	}
-	r.http = nil
+}
+
+// httpDetails reads a denial's facts from a net/http request.
+type httpDetails http.Request
+
+// FillDetails reads the facts only a denial needs.
+func (d *httpDetails) FillDetails(r *Request) {
+	hr := (*http.Request)(d)
 	uri := hr.RequestURI // the target as the client sent it, even under http.StripPrefix
 	if uri == "" {
 		uri = hr.URL.RequestURI()
