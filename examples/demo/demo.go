@@ -27,10 +27,51 @@ type options struct {
 	kratosAdmin  string
 	kratosBin    string
 	appBin       string
+	// allowOrigins are more app origins (scheme://host[:port]) Kratos accepts in return_to,
+	// for a reader's own app that uses the demo's Kratos.
+	allowOrigins []string
 	log          io.Writer
 }
 
-var frameworks = []string{"nethttp", "chi", "gin", "echo", "fiber"}
+// originList is the -allow-origin flag: repeatable, and each value may list origins
+// separated by commas.
+type originList []string
+
+func (l *originList) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(*l, ",")
+}
+
+func (l *originList) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		o, err := parseOrigin(s)
+		if err != nil {
+			return err
+		}
+		if !contains(*l, o) {
+			*l = append(*l, o)
+		}
+	}
+	return nil
+}
+
+// parseOrigin checks that s is an http(s) origin, e.g. http://127.0.0.1:8080, and returns it
+// without a trailing slash.
+func parseOrigin(s string) (string, error) {
+	u, err := url.Parse(strings.TrimSuffix(s, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("%q is not an origin: want scheme://host[:port], e.g. http://127.0.0.1:8080", s)
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Host), nil
+}
+
+var frameworks = []string{"nethttp", "chi", "gin", "echo", "echov5", "fiber", "fiberv3"}
 
 // demo is a running demo: Kratos, the example app and the UI server.
 type demo struct {
@@ -53,6 +94,12 @@ type demo struct {
 func start(ctx context.Context, o options) (_ *demo, err error) {
 	if !contains(frameworks, o.framework) {
 		return nil, fmt.Errorf("unknown framework %q: pick one of %s", o.framework, strings.Join(frameworks, ", "))
+	}
+	var origins originList
+	for _, s := range o.allowOrigins {
+		if err := origins.Set(s); err != nil {
+			return nil, fmt.Errorf("-allow-origin: %w", err)
+		}
 	}
 	// Hold the UI's port from the check on; Kratos's ports are checked and released for it.
 	ln, err := listen(o.addr, "the app and login UI")
@@ -105,7 +152,7 @@ func start(ctx context.Context, o options) (_ *demo, err error) {
 	}
 
 	// Serve the UI (and the courier sink) before Kratos starts: Kratos sends mail to it.
-	ui, err := newUI(d.publicURL, d.mail)
+	ui, err := newUI(d.publicURL, d.appURL, origins, d.mail)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +183,7 @@ func start(ctx context.Context, o options) (_ *demo, err error) {
 		publicAddr: o.kratosPublic,
 		adminAddr:  o.kratosAdmin,
 		appURL:     d.appURL,
+		origins:    origins,
 	})
 	if err != nil {
 		return nil, err
@@ -149,31 +197,76 @@ func start(ctx context.Context, o options) (_ *demo, err error) {
 		return nil, fmt.Errorf("%w\n--- Kratos log (%s) ---\n%s", err, kratosLog, tail(kratosLog, 40))
 	}
 
-	env := []string{"ORY_SDK_URL=" + d.publicURL, "ADDR=" + appInternal.Host}
-	d.app, err = startProcess("the "+o.framework+" example", appBin, nil, env, examples, "", prefixWriter(o.log, "["+o.framework+"] "))
+	// ORYMFA_DEMO makes the app link the demo's login UI and mailbox in its header.
+	env := []string{"ORY_SDK_URL=" + d.publicURL, "ADDR=" + appInternal.Host, "ORYMFA_DEMO=1"}
+	appOut := &tailWriter{max: 4 << 10}
+	d.app, err = startProcess("the "+o.framework+" example", appBin, nil, env, examples, "", io.MultiWriter(prefixWriter(o.log, "["+o.framework+"] "), appOut))
 	if err != nil {
 		return nil, err
 	}
 	if err := waitReady(ctx, appInternal.String()+"/", d.app); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w\n--- its output ---\n%s", err, appOut)
 	}
 	go d.watch(d.kratos, kratosLog)
 	go d.watch(d.app, "")
 
-	fmt.Fprintf(o.log, `
+	fmt.Fprint(o.log, startupText(o.framework, d, kratosLog, origins))
+	return d, nil
+}
+
+// startupText tells a person where everything runs, the path to click through (the same as
+// the README's) and how to point their own app at the demo's Kratos.
+func startupText(framework string, d *demo, kratosLog string, origins []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `
 orymfa demo: the %[1]s example is running
 
   app and login UI  %[2]s/
   dev mailbox       %[2]s/ui/mailbox
-  Ory Kratos        %[3]s (public), %[4]s (admin); log: %[5]s
+  Ory Kratos        %[3]s (public), %[4]s (admin)
+  Kratos's log      %[5]s
 
-Open %[2]s/account, sign up with an email and a password, then open %[2]s/transfer.
-Every user has a second factor here: a one-time code sent by email. Codes appear in the dev
-mailbox and in this terminal. Add an authenticator app (TOTP) under %[2]s/ui/settings.
-Ctrl-C stops everything.
+Try it: open %[2]s/transfer and sign up ("No account yet? Sign up").
+/transfer needs a second factor, so you are sent to the second factor step: send the
+one-time code, copy the sign-in code from the dev mailbox (or from this terminal), enter
+it, and you are back on /transfer. Add an authenticator app (TOTP) under
+%[2]s/ui/settings.
 
-`, o.framework, d.appURL, d.publicURL, d.adminURL, kratosLog)
-	return d, nil
+`, framework, d.appURL, d.publicURL, d.adminURL, kratosLog)
+	kratosHost := hostOf(d.publicURL)
+	if len(origins) == 0 {
+		fmt.Fprintf(&b, `Your own app can use this Kratos and login UI too: run the app with
+ORY_SDK_URL=%[1]s, and start the demo with
+-allow-origin http://%[2]s:8080 (the app's origin) so that Kratos sends browsers
+back to the app after sign-in.
+`, d.publicURL, kratosHost)
+	} else {
+		fmt.Fprintf(&b, `Your own app can use this Kratos and login UI too: run the app with
+ORY_SDK_URL=%[1]s at %[2]s
+(-allow-origin: Kratos sends browsers back there after sign-in).
+`, d.publicURL, strings.Join(origins, " or "))
+		for _, o := range origins {
+			if u, err := url.Parse(o); err == nil && u.Hostname() != kratosHost {
+				alt := *u
+				alt.Host = net.JoinHostPort(kratosHost, u.Port())
+				if u.Port() == "" {
+					alt.Host = kratosHost
+				}
+				fmt.Fprintf(&b, "Note: Kratos sets its session cookie for host %s, which an app at %s\ndoes not receive: use %s.\n", kratosHost, o, alt.String())
+			}
+		}
+	}
+	b.WriteString("Ctrl-C stops everything.\n\n")
+	return b.String()
+}
+
+// hostOf returns the host name (without port) of a URL.
+func hostOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }
 
 // watch reports a process that exits while the demo runs.
@@ -324,6 +417,29 @@ func prefixWriter(w io.Writer, prefix string) io.Writer {
 		_, _ = io.Copy(io.Discard, pr)
 	}()
 	return pw
+}
+
+// tailWriter keeps the last max bytes written to it, for error messages.
+type tailWriter struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (w *tailWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b = append(w.b, p...)
+	if len(w.b) > w.max {
+		w.b = w.b[len(w.b)-w.max:]
+	}
+	return len(p), nil
+}
+
+func (w *tailWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.TrimRight(string(w.b), "\n")
 }
 
 func contains(list []string, s string) bool {

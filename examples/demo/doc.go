@@ -3,14 +3,21 @@
 //
 //   - Ory Kratos (in-memory database) on 127.0.0.1:4433 (public) and 127.0.0.1:4434 (admin),
 //     with passwords, one-time codes by email as second factor, TOTP and backup codes;
-//   - a minimal self-service UI for Kratos's browser flows under /ui/ and a dev mailbox
-//     (/ui/mailbox) that shows the emails Kratos sends, codes included (they are printed to
-//     the terminal too);
+//   - a minimal self-service UI for Kratos's browser flows under /ui/, whose header names the
+//     signed-in user and the session's AAL, and a dev mailbox (/ui/mailbox) that shows the
+//     emails Kratos sends, labelled by purpose with the newest sign-in code on top (codes are
+//     printed to the terminal too);
 //   - the chosen example app (examples/<framework>), reached at http://127.0.0.1:4455/.
 //
 // The UI and the app share one origin: the demo serves /ui/ itself and forwards every other
 // request to the example, which runs as its own process on a free loopback port, exactly as a
-// reader would run it (ORY_SDK_URL and ADDR set).
+// reader would run it (ORY_SDK_URL and ADDR set), plus ORYMFA_DEMO=1, which makes the app's
+// header link the demo's login UI, settings and mailbox instead of Ory's own pages.
 //
-// Run it with scripts/demo.sh [nethttp|chi|gin|echo|fiber]. Ctrl-C stops everything.
+// A reader's own app can use the same Kratos and UI: run it with ORY_SDK_URL set to Kratos's
+// public URL and start the demo with -allow-origin and the app's origin (e.g.
+// http://127.0.0.1:8080), which Kratos then accepts as return_to.
+//
+// Run it with scripts/demo.sh [nethttp|chi|gin|echo|echov5|fiber|fiberv3] (-h lists the
+// flags). Ctrl-C stops everything.
 package main

@@ -13,6 +13,11 @@ import (
 type kratosConfig struct {
 	publicAddr, adminAddr string
 	appURL                string // http://127.0.0.1:4455, which also serves the UI under /ui/
+	// origins are more apps (scheme://host[:port]) that use this Kratos: it sends browsers
+	// back to them (return_to) after login, registration, settings or logout. Redirects need
+	// nothing else: no CORS, and the session cookie is for Kratos's host name, whatever the
+	// port, so an app on another port of that host receives it.
+	origins []string
 }
 
 // writeKratosConfig writes the identity schema and the Kratos config into dir and returns the
@@ -31,6 +36,10 @@ func writeKratosConfig(dir string, c kratosConfig) (string, error) {
 		return "", err
 	}
 	ui := c.appURL + "/ui/"
+	returnURLs := []string{c.appURL + "/"}
+	for _, o := range c.origins {
+		returnURLs = append(returnURLs, o+"/")
+	}
 	cfg := map[string]any{
 		"version": "v1.3.1",
 		"dsn":     "memory",
@@ -51,7 +60,7 @@ func writeKratosConfig(dir string, c kratosConfig) (string, error) {
 		},
 		"selfservice": map[string]any{
 			"default_browser_return_url": c.appURL + "/",
-			"allowed_return_urls":        []string{c.appURL + "/"},
+			"allowed_return_urls":        returnURLs,
 			"methods": map[string]any{
 				"password":      map[string]any{"enabled": true, "config": map[string]any{"haveibeenpwned_enabled": false}},
 				"code":          map[string]any{"enabled": true, "mfa_enabled": true},

@@ -12,12 +12,7 @@ import (
 
 func main() {
 	var o options
-	flag.StringVar(&o.framework, "framework", "nethttp", "example to run: nethttp, chi, gin, echo or fiber")
-	flag.StringVar(&o.addr, "addr", "127.0.0.1:4455", "address of the app and the login UI")
-	flag.StringVar(&o.kratosPublic, "kratos-public", "127.0.0.1:4433", "address of Kratos's public API")
-	flag.StringVar(&o.kratosAdmin, "kratos-admin", "127.0.0.1:4434", "address of Kratos's admin API")
-	flag.StringVar(&o.kratosBin, "kratos", "", "Kratos binary (default: $ORYMFA_KRATOS_BIN or scripts/build-kratos.sh)")
-	flag.StringVar(&o.appBin, "app", "", "prebuilt example binary (default: go build the example)")
+	o.register(flag.CommandLine)
 	flag.Parse()
 	o.log = os.Stdout
 
@@ -40,4 +35,17 @@ func main() {
 	}
 	d.Close()
 	fmt.Fprintln(o.log, "stopped Kratos, the app and the UI")
+}
+
+// register defines the demo's flags on fs. scripts/demo.sh prints its own copy of them for
+// -h (without building anything); TestDemoScriptHelp keeps the two in step.
+func (o *options) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.framework, "framework", "nethttp", "example to run: nethttp, chi, gin, echo, echov5, fiber or fiberv3")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:4455", "address of the app and the login UI")
+	fs.StringVar(&o.kratosPublic, "kratos-public", "127.0.0.1:4433", "address of Kratos's public API")
+	fs.StringVar(&o.kratosAdmin, "kratos-admin", "127.0.0.1:4434", "address of Kratos's admin API")
+	fs.StringVar(&o.kratosBin, "kratos", "", "Kratos binary (default: $ORYMFA_KRATOS_BIN or scripts/build-kratos.sh)")
+	fs.StringVar(&o.appBin, "app", "", "prebuilt example binary (default: go build the example)")
+	fs.Var((*originList)(&o.allowOrigins), "allow-origin",
+		"another app origin Kratos may send browsers back to (return_to), e.g. http://127.0.0.1:8080 for your own app run with ORY_SDK_URL set to Kratos's public URL; repeat the flag or separate origins with commas")
 }

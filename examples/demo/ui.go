@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 //go:embed templates/*.html
@@ -21,19 +22,23 @@ var templateFS embed.FS
 // its flow from Kratos (with the browser's cookies, for the CSRF check) and renders the flow's
 // UI nodes as plain HTML forms that post straight to Kratos.
 type ui struct {
-	public string // Kratos public URL, e.g. http://127.0.0.1:4433
-	client *http.Client
-	mail   *mailbox
-	pages  map[string]*template.Template
+	public  string   // Kratos public URL, e.g. http://127.0.0.1:4433
+	app     string   // the demo's origin, e.g. http://127.0.0.1:4455
+	origins []string // more origins Kratos accepts in return_to (-allow-origin)
+	client  *http.Client
+	mail    *mailbox
+	pages   map[string]*template.Template
 }
 
 // flowKinds are the browser flows the UI renders, by their path under /self-service/.
 var flowKinds = []string{"login", "registration", "settings", "verification", "recovery"}
 
-func newUI(public string, mail *mailbox) (http.Handler, error) {
+func newUI(public, app string, origins []string, mail *mailbox) (http.Handler, error) {
 	u := &ui{
-		public: public,
-		mail:   mail,
+		public:  public,
+		app:     app,
+		origins: origins,
+		mail:    mail,
 		client: &http.Client{
 			Timeout:       10 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -143,13 +148,62 @@ type form struct {
 
 type link struct{ Text, Href string }
 
+// viewer is who the browser is signed in as, shown in the header of every page.
+type viewer struct {
+	SignedIn  bool
+	Email     string
+	AAL       string // aal1 (password only) or aal2 (second factor proven)
+	LogoutURL string
+	Unknown   bool // Kratos did not answer
+}
+
+// AALTitle explains the assurance level in the header's tooltip.
+func (v viewer) AALTitle() string {
+	if v.AAL == "aal2" {
+		return "second factor proven"
+	}
+	return "password only: pages that need a second factor will ask for it"
+}
+
+// chrome is what the layout shows on every page.
+type chrome struct {
+	Title  string
+	Viewer viewer
+}
+
+func (c *chrome) setViewer(v viewer) { c.Viewer = v }
+
+// page is the data of a template: a chrome and what the page adds.
+type page interface{ setViewer(viewer) }
+
 type flowPage struct {
-	Title, Intro string
-	Kind         string
-	Messages     []message
-	Forms        []form
-	Links        []link
-	CodeHint     bool
+	chrome
+	Intro    string
+	Kind     string
+	Messages []message
+	Forms    []form
+	Links    []link
+	CodeHint bool
+	// address is where the step-up flow offers to send a code: the signed-in user's email.
+	address string
+}
+
+type errorPage struct {
+	chrome
+	Paragraphs []string
+	// ReturnTo, for a return_to Kratos refused, says which origins it accepts and how to add one.
+	ReturnTo *returnToHint
+}
+
+type returnToHint struct {
+	Allowed string // the origins Kratos accepts now
+	Origin  string // the refused one
+	More    bool   // the demo runs with -allow-origin already
+}
+
+type mailboxPage struct {
+	chrome
+	Mails []mail
 }
 
 // groupTitles name the sections of a flow page.
@@ -194,10 +248,11 @@ func (u *ui) flow(w http.ResponseWriter, r *http.Request, kind string) {
 			http.Redirect(w, r, e.RedirectBrowserTo, http.StatusSeeOther)
 			return
 		}
-		u.fail(w, r, status, "This "+kind+" flow cannot be shown", e.text())
+		u.fail(w, r, status, "This "+kind+" flow cannot be shown", e.sentences()...)
 		return
 	}
-	u.render(w, "flow", u.page(r, kind, &f))
+	p := u.page(r, kind, &f)
+	u.render(w, r, http.StatusOK, "flow", &p, p.address)
 }
 
 // page turns a flow into sections, one form per method group.
@@ -264,6 +319,9 @@ func (u *ui) page(r *http.Request, kind string, f *flow) flowPage {
 		groups[n.Group] = append(groups[n.Group], n)
 		if n.Group == "code" {
 			p.CodeHint = true
+			if n.Attributes.Name == "address" && p.address == "" && f.RequestedAAL == "aal2" {
+				p.address = nodeValue(n.Attributes.Value)
+			}
 		}
 	}
 	method := strings.ToUpper(f.UI.Method)
@@ -334,14 +392,32 @@ type kratosError struct {
 	RedirectBrowserTo string `json:"redirect_browser_to"`
 }
 
-func (e kratosError) text() string {
-	parts := []string{}
+// sentences returns Kratos's message and reason, each a sentence of its own: Kratos's
+// messages often lack the final period ("The request was malformed or contained invalid
+// parameters"), so joined they would run into each other.
+func (e kratosError) sentences() []string {
+	var out []string
 	for _, s := range []string{e.Error.Message, e.Error.Reason} {
-		if s != "" {
-			parts = append(parts, s)
+		if s = strings.TrimSpace(s); s != "" && !contains(out, sentence(s)) {
+			out = append(out, sentence(s))
 		}
 	}
-	return strings.Join(parts, " ")
+	return out
+}
+
+// sentence ends s with a period unless it ends with punctuation already.
+func sentence(s string) string {
+	if last, _ := utf8.DecodeLastRuneInString(s); strings.ContainsRune(".!?…", last) {
+		return s
+	}
+	return s + "."
+}
+
+// errorID returns error.id of a Kratos error body, e.g. session_aal2_required.
+func errorID(body []byte) string {
+	var e kratosError
+	_ = json.Unmarshal(body, &e)
+	return e.Error.ID
 }
 
 // error shows an error Kratos stored for the browser (selfservice.flows.error.ui_url).
@@ -360,24 +436,101 @@ func (u *ui) error(w http.ResponseWriter, r *http.Request) {
 	if e.Error.Status != "" {
 		title = e.Error.Status
 	}
-	u.fail(w, r, http.StatusOK, title, e.text())
+	p := &errorPage{chrome: chrome{Title: title}, Paragraphs: e.sentences()}
+	if e.Error.ID == "self_service_flow_return_to_forbidden" {
+		p.ReturnTo = u.returnToHint(e.Error.Reason)
+	}
+	u.render(w, r, http.StatusOK, "error", p, "")
 }
 
-func (u *ui) fail(w http.ResponseWriter, r *http.Request, status int, title, text string) {
-	w.WriteHeader(status)
-	u.render(w, "error", map[string]string{"Title": title, "Text": text})
+// returnToHint explains a return_to Kratos refused: the demo's Kratos accepts only the demo's
+// origin and those given with -allow-origin.
+func (u *ui) returnToHint(reason string) *returnToHint {
+	h := &returnToHint{
+		Allowed: strings.Join(append([]string{u.app}, u.origins...), ", "),
+		Origin:  "http://127.0.0.1:8080",
+		More:    len(u.origins) > 0,
+	}
+	// The reason quotes the URL: Requested return_to URL "http://…" is not allowed.
+	if i := strings.IndexByte(reason, '"'); i >= 0 {
+		if j := strings.IndexByte(reason[i+1:], '"'); j > 0 {
+			if ru, err := url.Parse(reason[i+1 : i+1+j]); err == nil && ru.Host != "" {
+				h.Origin = ru.Scheme + "://" + ru.Host
+			}
+		}
+	}
+	return h
+}
+
+func (u *ui) fail(w http.ResponseWriter, r *http.Request, status int, title string, paragraphs ...string) {
+	u.render(w, r, status, "error", &errorPage{chrome: chrome{Title: title}, Paragraphs: paragraphs}, "")
 }
 
 func (u *ui) mailbox(w http.ResponseWriter, r *http.Request) {
-	u.render(w, "mailbox", map[string]any{"Title": "Dev mailbox", "Mails": u.mail.list()})
+	u.render(w, r, http.StatusOK, "mailbox", &mailboxPage{chrome: chrome{Title: "Dev mailbox"}, Mails: u.mail.list()}, "")
 }
 
-func (u *ui) render(w http.ResponseWriter, name string, data any) {
+// render writes a page with the signed-in user in its header; address, when known, is that
+// user's email (see viewer).
+func (u *ui) render(w http.ResponseWriter, r *http.Request, status int, name string, p page, address string) {
+	p.setViewer(u.viewer(r, address))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := u.pages[name].Execute(w, data); err != nil {
+	w.WriteHeader(status)
+	if err := u.pages[name].Execute(w, p); err != nil {
 		log.Printf("demo: render %s: %v", name, err)
 	}
+}
+
+// viewer asks Kratos who the browser is signed in as. The demo's Kratos, like Ory by default
+// (session.whoami.required_aal: highest_available), answers whoami with 403
+// session_aal2_required, and no identity, while a session still lacks the second factor every
+// user has here; the email then comes from address, or from a step-up flow, which lists the
+// addresses a code can be sent to.
+func (u *ui) viewer(r *http.Request, address string) viewer {
+	if r.Header.Get("Cookie") == "" {
+		return viewer{}
+	}
+	var s struct {
+		AAL      string `json:"authenticator_assurance_level"`
+		Identity struct {
+			Traits struct {
+				Email string `json:"email"`
+			} `json:"traits"`
+		} `json:"identity"`
+	}
+	status, body, err := u.get(r, "/sessions/whoami", &s)
+	var v viewer
+	switch {
+	case err != nil:
+		return viewer{Unknown: true}
+	case status == http.StatusOK:
+		v = viewer{SignedIn: true, Email: s.Identity.Traits.Email, AAL: s.AAL}
+	case status == http.StatusForbidden && errorID(body) == "session_aal2_required":
+		v = viewer{SignedIn: true, Email: address, AAL: "aal1"}
+		if v.Email == "" {
+			v.Email = u.stepUpAddress(r)
+		}
+	default:
+		return viewer{}
+	}
+	v.LogoutURL = u.logoutURL(r)
+	return v
+}
+
+// stepUpAddress asks Kratos for a step-up login flow (as JSON; the browser never sees it) and
+// returns the first address it offers to send a code to, or "".
+func (u *ui) stepUpAddress(r *http.Request) string {
+	var f flow
+	if status, _, err := u.get(r, "/self-service/login/browser?aal=aal2", &f); err != nil || status != http.StatusOK {
+		return ""
+	}
+	for _, n := range f.UI.Nodes {
+		if n.Group == "code" && n.Attributes.Name == "address" {
+			return nodeValue(n.Attributes.Value)
+		}
+	}
+	return ""
 }
 
 // get calls Kratos's public API with the browser's cookies and decodes a 200 answer into v.
