@@ -87,8 +87,18 @@ func newSessionCache(cfg CacheConfig, now func() time.Time, obs Observer) (*sess
 	return c, nil
 }
 
-// get returns the cached grant for key unless it has run out at now (Unix nanoseconds).
+// get returns the cached grant for key unless it has run out at now (Unix nanoseconds), and
+// tells the observer whether it was a hit.
 func (c *sessionCache) get(key credKey, now int64) (*grant, bool) {
+	g, ok := c.peek(key, now)
+	if c.ttl > 0 && c.observer != nil {
+		c.observer.CacheLookup(ok)
+	}
+	return g, ok
+}
+
+// peek is get without telling the observer.
+func (c *sessionCache) peek(key credKey, now int64) (*grant, bool) {
 	if c.ttl == 0 {
 		return nil, false
 	}
@@ -101,9 +111,6 @@ func (c *sessionCache) get(key credKey, now int64) (*grant, bool) {
 			lru.Remove(key)
 			ok = false
 		}
-	}
-	if c.observer != nil {
-		c.observer.CacheLookup(ok)
 	}
 	if !ok {
 		return nil, false

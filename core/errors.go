@@ -34,6 +34,9 @@ type UnavailableError struct {
 	Err error
 	// Elapsed is how long the whoami call ran before it failed (0 if it never started).
 	Elapsed time.Duration
+	// OryStatus is the HTTP status Ory (or whatever answered) gave, 0 when none: a 500 and a
+	// 404 both make a 502, and this tells them apart in the logs.
+	OryStatus int
 }
 
 // Error says what went wrong, without secrets.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	ory "github.com/ory/client-go"
 )
 
 // Guard applies one route's policy. Build it once at setup with [NewGuard]; it is safe for
@@ -166,7 +168,8 @@ func (v *Verifier) fetch(ctx context.Context, cred credential, key credKey, fres
 	clean = credential{token: strings.Clone(clean.token), cookie: strings.Clone(clean.cookie)}
 	return v.calls.do(ctx, key.callKey(fresh), v.report, func(ctx context.Context, waiters func() int) (*grant, bool, error) {
 		if !fresh {
-			if g, ok := v.cache.get(key, v.nanos()); ok {
+			// Not a lookup of its own for the observer: this request's miss was counted.
+			if g, ok := v.cache.peek(key, v.nanos()); ok {
 				return g, true, nil
 			}
 		}
@@ -178,17 +181,33 @@ func (v *Verifier) fetch(ctx context.Context, cred credential, key credKey, fres
 	})
 }
 
-// ask makes one whoami call, tells the observer, and reports failures.
-func (v *Verifier) ask(ctx context.Context, cred credential, waiters func() int) (*grant, error) {
-	var start time.Time
-	if v.observer != nil {
-		ctx = v.observer.StartWhoami(ctx)
-		start = time.Now()
+// ask makes one whoami call, tells the observer (also when the call panics: the panic goes on
+// to the shared call, which recovers it), and reports failures.
+func (v *Verifier) ask(ctx context.Context, cred credential, waiters func() int) (g *grant, err error) {
+	if obs := v.observer; obs != nil {
+		ctx = obs.StartWhoami(ctx)
+		start, status := time.Now(), 0
+		defer func() {
+			e := err
+			p := recover()
+			if p != nil {
+				e = badGateway("panic while asking Ory", fmt.Errorf("%v", p))
+			}
+			obs.EndWhoami(ctx, WhoamiEvent{Status: status, Err: e, Duration: time.Since(start), Waiters: waiters()})
+			if p != nil {
+				panic(p)
+			}
+		}()
+		var s *ory.Session
+		s, status, err = v.whoami(ctx, cred)
+		return v.verified(ctx, s, err)
 	}
-	s, status, err := v.whoami(ctx, cred)
-	if v.observer != nil {
-		v.observer.EndWhoami(ctx, WhoamiEvent{Status: status, Err: err, Duration: time.Since(start), Waiters: waiters()})
-	}
+	s, _, err := v.whoami(ctx, cred)
+	return v.verified(ctx, s, err)
+}
+
+// verified turns a whoami result into a grant, or reports the failure.
+func (v *Verifier) verified(ctx context.Context, s *ory.Session, err error) (*grant, error) {
 	if err != nil {
 		if unavailable(err) != nil && ctx.Err() != context.Canceled {
 			v.report(ctx, err)

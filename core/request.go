@@ -65,11 +65,15 @@ func RequestFromHTTP(r *http.Request) Request {
 	return req
 }
 
-// details fills in the facts a denial needs, once.
+// details fills in the facts a denial needs, once. Details gets a copy: a pointer passed to an
+// interface method escapes to the heap, and this way only a denial pays for it, never the
+// Request that every allowed request builds.
 func (r *Request) details() {
 	if d := r.Details; d != nil {
-		r.Details = nil
-		d.FillDetails(r)
+		facts := *r
+		facts.Details = nil
+		d.FillDetails(&facts)
+		*r = facts
 	}
 }
 

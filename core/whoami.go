@@ -38,7 +38,7 @@ func (v *Verifier) whoami(ctx context.Context, cred credential) (*ory.Session, i
 	}
 	s, err := v.classify(ctx, sess, resp, err)
 	if ue := unavailable(err); ue != nil {
-		ue.Elapsed = time.Since(start)
+		ue.Elapsed, ue.OryStatus = time.Since(start), status
 	}
 	return s, status, err
 }
