@@ -17,7 +17,7 @@ require (
 	github.com/orymfa/orymfa/fiber v0.2.0
 	github.com/orymfa/orymfa/fiber/v3 v3.2.0
 	github.com/orymfa/orymfa/gin v0.2.0
-	github.com/orymfa/orymfa/otel v0.0.0-00010101000000-000000000000
+	github.com/orymfa/orymfa/otel v0.2.0
 	github.com/pquerna/otp v1.5.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0

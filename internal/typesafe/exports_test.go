@@ -49,7 +49,9 @@ func TestEveryAdapterReexportsCore(t *testing.T) {
 	}
 }
 
-func isPrefixed(name, prefix string) bool { return len(name) > len(prefix) && name[:len(prefix)] == prefix }
+func isPrefixed(name, prefix string) bool {
+	return len(name) > len(prefix) && name[:len(prefix)] == prefix
+}
 
 // declared lists the exported top-level names the files matching pattern declare.
 func declared(t *testing.T, pattern string) []string {
