@@ -105,7 +105,9 @@ type credentialNames struct {
 // extract reads the credential from the request facts. A session token wins over cookies, as
 // it does in Ory: X-Session-Token, then Authorization: Bearer.
 func (n credentialNames) extract(r *Request) credential {
-	if tok := strings.TrimSpace(r.SessionToken); tok != "" {
+	// ASCII white space only, as net/http trims header values: a token of other bytes is the
+	// client's, and reaches Ory whole (or, if invalid, not at all).
+	if tok := trimASCIISpace(r.SessionToken); tok != "" {
 		return credential{token: tok}
 	}
 	if n.bearer {
@@ -126,7 +128,7 @@ func bearerToken(h string) string {
 	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
 		return ""
 	}
-	return strings.TrimSpace(h[len(prefix):])
+	return trimASCIISpace(h[len(prefix):])
 }
 
 // maxOryCookies bounds how many Ory cookies are collected from one request (real ones carry

@@ -38,7 +38,10 @@ func (v *Verifier) returnTo(r *Request) string {
 	if err != nil || r.URI == "" || r.URI == "*" {
 		return ""
 	}
-	u := url.URL{Scheme: scheme, Host: host, Path: target.Path, RawPath: target.RawPath, RawQuery: target.RawQuery}
+	// A request target has no fragment: a "#" a raw client put in the query is data, and must
+	// not become return_to's fragment.
+	query := strings.ReplaceAll(target.RawQuery, "#", "%23")
+	u := url.URL{Scheme: scheme, Host: host, Path: target.Path, RawPath: target.RawPath, RawQuery: query}
 	if u.Path == "" {
 		u.Path = "/"
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	ory "github.com/ory/client-go"
@@ -47,6 +49,10 @@ func (v *Verifier) whoami(ctx context.Context, cred credential) (*ory.Session, i
 func (v *Verifier) classify(ctx context.Context, sess *ory.Session, resp *http.Response, err error) (*ory.Session, error) {
 	switch {
 	case err == nil && resp != nil && resp.StatusCode == http.StatusOK:
+		// Ory answers JSON; client-go would also decode XML, which skips its checks.
+		if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" {
+			return nil, badGateway("whoami answered "+strconv.Quote(resp.Header.Get("Content-Type"))+", not JSON", nil)
+		}
 		if err := v.checkSession(sess); err != nil {
 			return nil, badGateway("whoami returned an unusable session", err)
 		}
