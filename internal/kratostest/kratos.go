@@ -57,8 +57,14 @@ type Option func(*config)
 
 type config struct {
 	lax        bool
+	persistent bool
 	returnURLs []string
 }
+
+// WithPersistentStore keeps identities and sessions in an SQLite file in the project's
+// directory instead of memory (a migration runs first, about a second), so that they survive
+// [Project.Stop] and [Project.Restart]: for tests of what an app does while Ory is down.
+func WithPersistentStore() Option { return func(c *config) { c.persistent = true } }
 
 // WithLax makes whoami accept aal1 sessions (session.whoami.required_aal: aal1), so whoami
 // never says whether a second factor exists. Without it the project is Strict
@@ -86,6 +92,9 @@ type Project struct {
 	ProxyURL string
 
 	dir     string
+	bin     string // the Kratos binary
+	cfgPath string
+	mu      sync.Mutex // Stop and Restart
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when the Kratos process has exited
 	log     *syncBuffer
@@ -165,15 +174,28 @@ func (p *Project) launch(ctx context.Context, bin string, kind Kind, c config) e
 	if err != nil {
 		return err
 	}
-
+	p.bin, p.cfgPath = bin, cfgPath
 	p.log = &syncBuffer{}
+	if c.persistent {
+		// The SQLite file needs its tables before the first serve.
+		migrate := exec.CommandContext(ctx, bin, "migrate", "sql", "--yes", "--read-from-env", "--config", cfgPath)
+		migrate.Dir, migrate.Stdout, migrate.Stderr = p.dir, p.log, p.log
+		if err := migrate.Run(); err != nil {
+			return fmt.Errorf("kratostest: migrate: %w\n--- kratos log ---\n%s", err, p.log.String())
+		}
+	}
+	return p.serve(ctx)
+}
+
+// serve starts the Kratos process with the written config and waits until it is ready.
+func (p *Project) serve(ctx context.Context) error {
 	// Not CommandContext: ctx bounds only the startup, the process lives until Close.
-	cmd := exec.Command(bin, "serve", "--dev", "--watch-courier", "--config", cfgPath)
+	cmd := exec.Command(p.bin, "serve", "--dev", "--watch-courier", "--config", p.cfgPath)
 	cmd.Dir = p.dir
 	cmd.Stdout = p.log
 	cmd.Stderr = p.log
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("kratostest: start %s: %w", bin, err)
+		return fmt.Errorf("kratostest: start %s: %w", p.bin, err)
 	}
 	exited := make(chan struct{})
 	go func() {
@@ -187,6 +209,32 @@ func (p *Project) launch(ctx context.Context, bin string, kind Kind, c config) e
 		return fmt.Errorf("%w\n--- kratos log ---\n%s", err, p.log.String())
 	}
 	return nil
+}
+
+// Stop kills the Kratos process and waits for it to exit; the ports, the config, the courier
+// sink and the proxy stay, so that [Project.Restart] brings the same Kratos back. Without
+// [WithPersistentStore] a restart loses every identity and session. It is safe to call more
+// than once.
+func (p *Project) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stop()
+}
+
+// Restart starts Kratos again after [Project.Stop], on the same public and admin URLs, and
+// waits until it is ready; ctx bounds the wait. If another process took one of the ports in
+// the meantime, it fails rather than move to another one.
+func (p *Project) Restart(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil && p.cmd.ProcessState == nil {
+		select {
+		case <-p.exited:
+		default:
+			return fmt.Errorf("kratostest: Restart: kratos is still running")
+		}
+	}
+	return p.serve(ctx)
 }
 
 // waitReady polls /health/ready until Kratos answers 200, the process exits or ctx ends.
@@ -243,6 +291,11 @@ func (p *Project) stop() {
 	if p.cmd == nil || p.cmd.Process == nil {
 		return
 	}
+	select {
+	case <-p.exited:
+		return // already stopped
+	default:
+	}
 	_ = p.cmd.Process.Kill()
 	<-p.exited
 }
@@ -255,6 +308,10 @@ func (p *Project) writeConfig(kind Kind, c config, publicPort, adminPort int) (s
 		return "", fmt.Errorf("kratostest: %w", err)
 	}
 
+	dsn := "memory"
+	if c.persistent {
+		dsn = "sqlite://" + filepath.Join(p.dir, "kratos.sqlite") + "?_fk=true&mode=rwc"
+	}
 	requiredAAL := "highest_available"
 	if c.lax {
 		requiredAAL = "aal1"
@@ -275,7 +332,7 @@ func (p *Project) writeConfig(kind Kind, c config, publicPort, adminPort int) (s
 
 	cfg := map[string]any{
 		"version": "v1.3.1",
-		"dsn":     "memory",
+		"dsn":     dsn,
 		"log":     map[string]any{"level": "info", "format": "text"},
 		"serve": map[string]any{
 			"public": map[string]any{"base_url": p.PublicURL + "/", "host": "127.0.0.1", "port": publicPort},

@@ -384,3 +384,33 @@ func TestStartFailsFastWhenKratosExits(t *testing.T) {
 		t.Fatalf("Start took %v to notice the exit", d)
 	}
 }
+
+// With a persistent store, a session survives Stop and Restart on the same URL, and while
+// Kratos is stopped nothing answers there.
+func TestStopAndRestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p, err := Start(ctx, TOTP, WithPersistentStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	token, err := p.RegisterAPI(ctx, NewEmail(), Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, body, err := p.Whoami(ctx, token); err != nil || status != 200 {
+		t.Fatalf("whoami: %d %s %v", status, body, err)
+	}
+	p.Stop()
+	p.Stop() // twice is fine
+	if _, _, err := p.Whoami(ctx, token); err == nil {
+		t.Fatal("whoami answered while Kratos was stopped")
+	}
+	if err := p.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if status, body, err := p.Whoami(ctx, token); err != nil || status != 200 || AAL(body) != "aal1" {
+		t.Fatalf("after the restart: %d %s %v, want the same aal1 session", status, body, err)
+	}
+}
