@@ -10,18 +10,22 @@ import (
 	gingonic "github.com/gin-gonic/gin"
 	gochi "github.com/go-chi/chi/v5"
 	gofiber "github.com/gofiber/fiber/v2"
+	gofiber3 "github.com/gofiber/fiber/v3"
 	labecho "github.com/labstack/echo/v4"
+	labecho5 "github.com/labstack/echo/v5"
 
 	orymchi "github.com/orymfa/orymfa/chi"
 	"github.com/orymfa/orymfa/core"
 	orymecho "github.com/orymfa/orymfa/echo"
+	orymecho5 "github.com/orymfa/orymfa/echo/v5"
 	orymfiber "github.com/orymfa/orymfa/fiber"
+	orymfiber3 "github.com/orymfa/orymfa/fiber/v3"
 	orymgin "github.com/orymfa/orymfa/gin"
-	"github.com/orymfa/orymfa/nethttp"
+	orymnethttp "github.com/orymfa/orymfa/nethttp"
 )
 
 // allAdapters is every adapter the command knows, in table order.
-var allAdapters = []string{"nethttp", "chi", "gin", "echo", "fiber"}
+var allAdapters = []string{"nethttp", "chi", "gin", "echo", "echov5", "fiber", "fiberv3"}
 
 // app is one framework app on its own loopback listener. It serves two routes answering
 // 200 "ok": /r, guarded by RequireAAL2 when the app has a verifier (bare otherwise), and /open,
@@ -49,7 +53,7 @@ func startApp(adapter string, v *core.Verifier) (*app, error) {
 		mux := http.NewServeMux()
 		mux.Handle("GET /open", ok)
 		if v != nil {
-			mux.Handle("GET /r", nethttp.RequireAAL2(nethttp.WithVerifier(v))(ok))
+			mux.Handle("GET /r", orymnethttp.RequireAAL2(orymnethttp.WithVerifier(v))(ok))
 		} else {
 			mux.Handle("GET /r", ok)
 		}
@@ -86,6 +90,16 @@ func startApp(adapter string, v *core.Verifier) (*app, error) {
 			e.GET("/r", ok)
 		}
 		h = e
+	case "echov5":
+		ok := func(c *labecho5.Context) error { return c.Blob(http.StatusOK, "text/plain; charset=utf-8", okBody) }
+		e := labecho5.New()
+		e.GET("/open", ok)
+		if v != nil {
+			e.GET("/r", ok, orymecho5.RequireAAL2(orymecho5.WithVerifier(v)))
+		} else {
+			e.GET("/r", ok)
+		}
+		h = e
 	case "fiber":
 		ok := func(c *gofiber.Ctx) error { return c.Send(okBody) }
 		f := gofiber.New(gofiber.Config{DisableStartupMessage: true})
@@ -96,6 +110,18 @@ func startApp(adapter string, v *core.Verifier) (*app, error) {
 			f.Get("/r", ok)
 		}
 		go func() { _ = f.Listener(ln) }()
+		a.close = func() { _ = f.ShutdownWithTimeout(5 * time.Second) }
+		return a, nil
+	case "fiberv3":
+		ok := func(c gofiber3.Ctx) error { return c.Send(okBody) }
+		f := gofiber3.New()
+		f.Get("/open", ok)
+		if v != nil {
+			f.Get("/r", orymfiber3.RequireAAL2(orymfiber3.WithVerifier(v)), ok)
+		} else {
+			f.Get("/r", ok)
+		}
+		go func() { _ = f.Listener(ln, gofiber3.ListenConfig{DisableStartupMessage: true}) }()
 		a.close = func() { _ = f.ShutdownWithTimeout(5 * time.Second) }
 		return a, nil
 	default:

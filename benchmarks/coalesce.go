@@ -23,10 +23,11 @@ type coldResult struct {
 
 // coldStart starts adapter's app with a fresh verifier (empty cache) that reaches Kratos
 // through the harness's counting proxy, opens n keep-alive connections to it, then releases n
-// requests with the same session token at once and counts the whoami calls they caused.
-func coldStart(ctx context.Context, p *kratostest.Project, adapter, token string, n int) (coldResult, error) {
+// requests with the same session (cookie or token) at once and counts the whoami calls they
+// caused.
+func coldStart(ctx context.Context, p *kratostest.Project, adapter string, cred credential, n int) (coldResult, error) {
 	api, counter := oryClient(p.ProxyURL, n)
-	v, err := core.New(core.Config{APIClient: api})
+	v, err := core.New(core.Config{APIClient: api, AppURL: appURL, Logger: quietLogger})
 	if err != nil {
 		return coldResult{}, err
 	}
@@ -40,21 +41,21 @@ func coldStart(ctx context.Context, p *kratostest.Project, adapter, token string
 
 	// Open the connections first (unguarded route), so the n guarded requests are not
 	// serialised behind n TCP handshakes and really reach the middleware together.
-	if _, err := burst(ctx, client, a.URL+"/open", "", n); err != nil {
+	if _, err := burst(ctx, client, a.URL+"/open", nil, n); err != nil {
 		return coldResult{}, err
 	}
 	p.ResetWhoamiCalls()
 	t0 := time.Now()
-	ok, err := burst(ctx, client, a.URL+"/r", token, n)
+	ok, err := burst(ctx, client, a.URL+"/r", &cred, n)
 	if err != nil {
 		return coldResult{}, err
 	}
 	return coldResult{N: n, OK: ok, Calls: counter.calls.Load(), ProxyCalls: p.WhoamiCalls(), Elapsed: time.Since(t0)}, nil
 }
 
-// burst sends n GETs that all wait on one barrier and start together; it returns how many
-// were answered 200.
-func burst(ctx context.Context, client *http.Client, target, token string, n int) (int, error) {
+// burst sends n GETs (with cred, unless nil) that all wait on one barrier and start
+// together; it returns how many were answered 200.
+func burst(ctx context.Context, client *http.Client, target string, cred *credential, n int) (int, error) {
 	if err := checkLoopback(target); err != nil {
 		return 0, err
 	}
@@ -71,8 +72,8 @@ func burst(ctx context.Context, client *http.Client, target, token string, n int
 	for range n {
 		done.Go(func() {
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-			if token != "" && err == nil {
-				req.Header.Set("X-Session-Token", token)
+			if cred != nil && err == nil {
+				cred.set(req.Header)
 			}
 			ready.Done()
 			<-start

@@ -1,14 +1,23 @@
 package main
 
-// In-process benchmarks for the net/http and chi adapters (the gin, echo and fiber modules
-// carry their own bench_test.go with the same three names). Each serves GET /r in-process
-// with the aal2 session token of a fakeory server: Bare is the handler alone, Cached is
-// RequireAAL2 with the session already in the verifier's cache (no whoami), Cold is
-// RequireAAL2 with the cache off (a whoami over loopback on every request).
+// In-process benchmarks for the net/http and chi adapters (the gin, echo, echo/v5, fiber and
+// fiber/v3 modules carry their own bench_test.go, with BenchmarkBare and BenchmarkCached and
+// the same cookie and token sub-benchmarks). Each serves GET /r in-process with an aal2
+// session of an orymfatest server, as users send it:
+//
+//   - cookie: a browser navigation (Accept: text/html) whose Cookie header carries Kratos's
+//     ~430-byte ory_kratos_session among five app cookies;
+//   - token: an API call (Accept: application/json) with a 39-byte ory_st_ X-Session-Token.
+//
+// Bare is the handler alone; Cached is RequireAAL2 with the session already in the
+// verifier's cache (one whoami, the warm-up). `go run . -inprocess 5` runs these and every
+// adapter's in turn and prints the table.
 //
 //	cd benchmarks && GOWORK=off go test -run '^$' -bench . -benchmem
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -16,36 +25,39 @@ import (
 	gochi "github.com/go-chi/chi/v5"
 
 	orymchi "github.com/orymfa/orymfa/chi"
-	"github.com/orymfa/orymfa/core"
-	"github.com/orymfa/orymfa/internal/fakeory"
-	"github.com/orymfa/orymfa/nethttp"
+	orymnethttp "github.com/orymfa/orymfa/nethttp"
+	"github.com/orymfa/orymfa/orymfatest"
 )
 
-// discard is a ResponseWriter that keeps nothing, as in the other adapters' benchmarks, so
-// the numbers are the router's and the middleware's rather than httptest.ResponseRecorder's.
-type discard struct {
-	h    http.Header
-	code int
+var benchCredentials = []string{credCookie, credToken}
+
+// benchSession starts a fake Ory with an aal2 session and returns the request for kind.
+func benchSession(b *testing.B, kind string) (*orymfatest.Server, *http.Request) {
+	b.Helper()
+	srv := orymfatest.NewServer(b)
+	token := srv.SignIn(srv.NewIdentity(orymfatest.WithSecondFactor()), orymfatest.AAL2)
+	req := httptest.NewRequest(http.MethodGet, "/r", nil)
+	switch kind {
+	case credCookie:
+		c := srv.Cookie(token)
+		req.Header.Set("Cookie", browserCookies(c.Name, c.Value))
+		req.Header.Set("Accept", acceptBrowser)
+	case credToken:
+		req.Header.Set("X-Session-Token", token)
+		req.Header.Set("Accept", acceptAPI)
+	}
+	return srv, req
 }
 
-func (d *discard) Header() http.Header         { return d.h }
-func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
-func (d *discard) WriteHeader(code int)        { d.code = code }
-
-var benchOK = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(okBody) })
-
-// benchServe serves GET /r through h b.N times; the first request (a recorder, checked) warms
-// the verifier's cache.
-func benchServe(b *testing.B, h http.Handler) {
+// benchServe serves req through h b.N times after one checked warm-up request.
+func benchServe(b *testing.B, h http.Handler, req *http.Request) {
 	b.Helper()
-	req := httptest.NewRequest(http.MethodGet, "/r", nil)
-	req.Header.Set("X-Session-Token", fakeory.TokenAAL2)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
 		b.Fatalf("warm-up: status %d: %s", rec.Code, rec.Body)
 	}
-	w := &discard{h: http.Header{}}
+	w := &discardWriter{h: http.Header{}}
 	b.ReportAllocs()
 	for b.Loop() {
 		w.code = 0
@@ -56,24 +68,34 @@ func benchServe(b *testing.B, h http.Handler) {
 	}
 }
 
-// verifier returns a verifier for a fresh fakeory server (cache on unless noCache).
-func verifier(b *testing.B, noCache bool) (*core.Verifier, *fakeory.Server) {
-	b.Helper()
-	fake := fakeory.New()
-	b.Cleanup(fake.Close)
-	v, err := core.New(core.Config{SDKURL: fake.URL, Cache: core.CacheConfig{Disabled: noCache}})
-	if err != nil {
-		b.Fatal(err)
+func benchBare(b *testing.B, app func(mw func(http.Handler) http.Handler) http.Handler) {
+	for _, kind := range benchCredentials {
+		b.Run(kind, func(b *testing.B) {
+			_, req := benchSession(b, kind)
+			benchServe(b, app(nil), req)
+		})
 	}
-	return v, fake
+}
+
+func benchCached(b *testing.B, app func(mw func(http.Handler) http.Handler) http.Handler, guard func(v *orymnethttp.Verifier) func(http.Handler) http.Handler) {
+	for _, kind := range benchCredentials {
+		b.Run(kind, func(b *testing.B) {
+			srv, req := benchSession(b, kind)
+			v := orymnethttp.MustNew(orymnethttp.Config{SDKURL: srv.URL, AppURL: "https://app.example", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			benchServe(b, app(guard(v)), req)
+			if n := srv.Calls(); n != 1 {
+				b.Errorf("whoami calls %d, want 1 (the warm-up)", n)
+			}
+		})
+	}
 }
 
 func nethttpApp(mw func(http.Handler) http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	if mw == nil {
-		mux.Handle("GET /r", benchOK)
+		mux.Handle("GET /r", okHandler)
 	} else {
-		mux.Handle("GET /r", mw(benchOK))
+		mux.Handle("GET /r", mw(okHandler))
 	}
 	return mux
 }
@@ -81,39 +103,25 @@ func nethttpApp(mw func(http.Handler) http.Handler) http.Handler {
 func chiApp(mw func(http.Handler) http.Handler) http.Handler {
 	r := gochi.NewRouter()
 	if mw == nil {
-		r.Get("/r", benchOK)
+		r.Get("/r", okHandler)
 	} else {
-		r.With(mw).Get("/r", benchOK)
+		r.With(mw).Get("/r", okHandler)
 	}
 	return r
 }
 
-func BenchmarkNethttpBare(b *testing.B) { benchServe(b, nethttpApp(nil)) }
+func BenchmarkNethttpBare(b *testing.B) { benchBare(b, nethttpApp) }
 
 func BenchmarkNethttpCached(b *testing.B) {
-	v, fake := verifier(b, false)
-	benchServe(b, nethttpApp(nethttp.RequireAAL2(nethttp.WithVerifier(v))))
-	if fake.Calls() != 1 {
-		b.Errorf("whoami calls %d, want 1 (the warm-up)", fake.Calls())
-	}
+	benchCached(b, nethttpApp, func(v *orymnethttp.Verifier) func(http.Handler) http.Handler {
+		return orymnethttp.RequireAAL2(orymnethttp.WithVerifier(v))
+	})
 }
 
-func BenchmarkNethttpCold(b *testing.B) {
-	v, _ := verifier(b, true)
-	benchServe(b, nethttpApp(nethttp.RequireAAL2(nethttp.WithVerifier(v))))
-}
-
-func BenchmarkChiBare(b *testing.B) { benchServe(b, chiApp(nil)) }
+func BenchmarkChiBare(b *testing.B) { benchBare(b, chiApp) }
 
 func BenchmarkChiCached(b *testing.B) {
-	v, fake := verifier(b, false)
-	benchServe(b, chiApp(orymchi.RequireAAL2(orymchi.WithVerifier(v))))
-	if fake.Calls() != 1 {
-		b.Errorf("whoami calls %d, want 1 (the warm-up)", fake.Calls())
-	}
-}
-
-func BenchmarkChiCold(b *testing.B) {
-	v, _ := verifier(b, true)
-	benchServe(b, chiApp(orymchi.RequireAAL2(orymchi.WithVerifier(v))))
+	benchCached(b, chiApp, func(v *orymnethttp.Verifier) func(http.Handler) http.Handler {
+		return orymchi.RequireAAL2(orymchi.WithVerifier(v))
+	})
 }

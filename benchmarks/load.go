@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -73,10 +74,34 @@ func checkLoopback(target string) error {
 	return nil
 }
 
-// load drives GET target from c workers, worker i sending tokens[i%len(tokens)] (none when
-// tokens is empty): warm-up for warm (not
-// recorded), then dur measured. It stops by itself when dur is over (or ctx ends).
-func load(ctx context.Context, client *http.Client, target string, tokens []string, c int, warm, dur time.Duration) (result, error) {
+// load drives GET target from c workers, worker i presenting creds[i%len(creds)] (nothing
+// when creds is empty) on every request and expecting 200: warm-up for warm (not recorded),
+// then dur measured. It stops by itself when dur is over (or ctx ends).
+func load(ctx context.Context, client *http.Client, target string, creds []credential, c int, warm, dur time.Duration) (result, error) {
+	return drive(ctx, client, target, c, warm, dur, 0, http.StatusOK, func(worker int, h http.Header) func() {
+		if len(creds) > 0 {
+			creds[worker%len(creds)].set(h)
+		}
+		return nil
+	})
+}
+
+// loadUnknown sends n requests from c workers, each with a session token no session has (a
+// new one per request, Kratos-shaped), so that every request misses the cache and asks Ory;
+// every answer must be 401. Measured from the first request, no warm-up.
+func loadUnknown(ctx context.Context, client *http.Client, target string, n, c int) (result, error) {
+	return drive(ctx, client, target, c, 0, 30*time.Minute, n, http.StatusUnauthorized, func(_ int, h http.Header) func() {
+		h.Set("Accept", acceptAPI)
+		return func() { h.Set("X-Session-Token", randomToken()) }
+	})
+}
+
+// drive runs the load: c workers each send GET target over and over, with the headers prep
+// sets once per worker and, if prep returns one, a function run before every request to
+// change them. Requests started before warm are not recorded; workers stop once dur has
+// passed after the warm-up or, when limit > 0, once limit requests were started in all.
+// Any answer other than want counts as an error.
+func drive(ctx context.Context, client *http.Client, target string, c int, warm, dur time.Duration, limit int, want int, prep func(worker int, h http.Header) func()) (result, error) {
 	if err := checkLoopback(target); err != nil {
 		return result{}, err
 	}
@@ -95,7 +120,10 @@ func load(ctx context.Context, client *http.Client, target string, tokens []stri
 		err     string
 	}
 	ws := make([]worker, c)
-	var wg sync.WaitGroup
+	var (
+		wg      sync.WaitGroup
+		started atomic.Int64
+	)
 	for i := range ws {
 		wg.Go(func() {
 			w := &ws[i]
@@ -105,10 +133,14 @@ func load(ctx context.Context, client *http.Client, target string, tokens []stri
 				w.err = err.Error()
 				return
 			}
-			if len(tokens) > 0 {
-				req.Header.Set("X-Session-Token", tokens[i%len(tokens)])
-			}
+			each := prep(i, req.Header)
 			for len(w.samples) < maxSamplesPerWorker && ctx.Err() == nil {
+				if limit > 0 && started.Add(1) > int64(limit) {
+					return
+				}
+				if each != nil {
+					each()
+				}
 				t0 := time.Now()
 				if !t0.Before(end) {
 					return
@@ -117,8 +149,8 @@ func load(ctx context.Context, client *http.Client, target string, tokens []stri
 				if err == nil {
 					_, err = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
-					if err == nil && resp.StatusCode != http.StatusOK {
-						err = fmt.Errorf("status %d", resp.StatusCode)
+					if err == nil && resp.StatusCode != want {
+						err = fmt.Errorf("status %d, want %d", resp.StatusCode, want)
 					}
 				}
 				t1 := time.Now()
@@ -141,7 +173,10 @@ func load(ctx context.Context, client *http.Client, target string, tokens []stri
 
 	res := result{CPU: cpuTime() - cpu0}
 	var all []time.Duration
-	last := end
+	last := measureFrom
+	if limit == 0 {
+		last = end
+	}
 	for _, w := range ws {
 		all = append(all, w.samples...)
 		res.Errors += w.errors
