@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
 
 	ory "github.com/ory/client-go"
 )
@@ -80,5 +81,38 @@ func BenchmarkSessionMemory(b *testing.B) {
 			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/session")
 			runtime.KeepAlive(keep)
 		})
+	}
+}
+
+// Values many sessions repeat (the schema, a device's user agent and location) are shared
+// between sessions; the table that shares them is bounded in count and in length.
+func TestCompactSharesRepeatedValues(t *testing.T) {
+	a, b := decodeKratosSession(t), decodeKratosSession(t)
+	compact(a)
+	compact(b)
+	if unsafe.StringData(a.Identity.SchemaUrl) != unsafe.StringData(b.Identity.SchemaUrl) ||
+		unsafe.StringData(a.Identity.SchemaId) != unsafe.StringData(b.Identity.SchemaId) {
+		t.Error("the identity schema's id and URL are not shared between sessions")
+	}
+	if a.Devices[0].UserAgent != b.Devices[0].UserAgent || a.Devices[0].Location != b.Devices[0].Location {
+		t.Error("a device's user agent and location are not shared between sessions")
+	}
+	if unsafe.StringData(a.Id) == unsafe.StringData(b.Id) {
+		t.Error("values no other session repeats (the session id) are shared")
+	}
+
+	tab := internTable{max: 2, maxLen: 8}
+	first := tab.value(strings.Clone("one"))
+	if got := tab.value(strings.Clone("one")); unsafe.StringData(got) != unsafe.StringData(first) {
+		t.Error("a value seen before is not shared")
+	}
+	tab.value("two")
+	three := strings.Clone("three")
+	if got := tab.value(three); unsafe.StringData(got) != unsafe.StringData(three) || tab.n.Load() != 2 {
+		t.Errorf("a full table still grows (%d values)", tab.n.Load())
+	}
+	long := strings.Repeat("x", 9)
+	if got := tab.pointer(&long); got != &long {
+		t.Error("a value over maxLen was interned")
 	}
 }
