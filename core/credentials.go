@@ -139,22 +139,29 @@ const maxOryCookies = 8
 // found of them so far. With one match (the usual case) it returns a slice of the header
 // itself: no copy. It splits cookies as net/http does (";", ASCII white space trimmed). The
 // app's own cookies are most of a browser's Cookie header: when every Ory name shares a
-// prefix ("ory_"), a cookie without it is skipped at once.
+// prefix ("ory_"), the search jumps from one occurrence of it to the next, and an occurrence
+// starts a cookie only where nothing but white space stands between it and the previous ';'
+// (or the header's start); otherwise (an "ory_" inside a value) it is passed over.
 func (n credentialNames) oryCookies(header, cookies string, found int) (string, int) {
-	for header != "" && found < maxOryCookies {
-		part := header
-		if i := strings.IndexByte(header, ';'); i >= 0 {
-			part, header = header[:i], header[i+1:]
-		} else {
-			header = ""
+	for pos := 0; pos < len(header) && found < maxOryCookies; {
+		start := pos
+		if n.needle != "" {
+			i := strings.Index(header[pos:], n.needle)
+			if i < 0 {
+				break
+			}
+			start = pos + i
+			if !cookieStart(header, start) {
+				pos = start + 1
+				continue
+			}
 		}
-		for part != "" && isASCIISpace(part[0]) {
-			part = part[1:]
+		end := len(header)
+		if k := strings.IndexByte(header[start:], ';'); k >= 0 {
+			end = start + k
 		}
-		if !strings.HasPrefix(part, n.needle) {
-			continue
-		}
-		part = trimASCIISpace(part)
+		pos = end + 1
+		part := trimASCIISpace(header[start:end])
 		name, _, ok := strings.Cut(part, "=")
 		if !ok || !n.isOryCookie(name) {
 			continue
@@ -167,6 +174,15 @@ func (n credentialNames) oryCookies(header, cookies string, found int) (string, 
 		found++
 	}
 	return cookies, found
+}
+
+// cookieStart reports whether a cookie starts at header[i]: only white space stands between
+// it and the previous ';' or the header's start.
+func cookieStart(header string, i int) bool {
+	for i > 0 && isASCIISpace(header[i-1]) {
+		i--
+	}
+	return i == 0 || header[i-1] == ';'
 }
 
 // commonPrefix is the prefix every Ory cookie name starts with ("" if none worth searching).

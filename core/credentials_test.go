@@ -20,6 +20,9 @@ func TestCredentials(t *testing.T) {
 		{"several Cookie headers (HTTP/2)", Request{Cookie: "x=y", MoreCookies: []string{"ory_kratos_session=a", "z=1"}}, credential{cookie: "ory_kratos_session=a"}, true},
 		{"a prefix alone is not a name", Request{Cookie: "ory_session_=v"}, credential{}, false},
 		{"a name that only ends like one", Request{Cookie: "xory_kratos_session=v"}, credential{}, false},
+		{"an Ory name inside another cookie's value", Request{Cookie: "a=ory_kratos_session=evil; b=x ory_kratos_session=evil2"}, credential{}, false},
+		{"white space and tabs before the name", Request{Cookie: "a=ory_x;  \t ory_kratos_session=v; ory_"}, credential{cookie: "ory_kratos_session=v"}, true},
+		{"after an occurrence passed over", Request{Cookie: "a=ory_ory_x;ory_kratos_session=v"}, credential{cookie: "ory_kratos_session=v"}, true},
 		{"malformed value dropped", Request{Cookie: `ory_kratos_session="a b"; ory_kratos_session=ok`}, credential{cookie: "ory_kratos_session=ok"}, true},
 		{"only malformed values", Request{Cookie: `ory_kratos_session=a\b`}, credential{}, false},
 		{"quoted value kept", Request{Cookie: `ory_kratos_session="ok"`}, credential{cookie: `ory_kratos_session="ok"`}, true},
@@ -32,12 +35,18 @@ func TestCredentials(t *testing.T) {
 		{"token with a header injection", Request{SessionToken: "a\r\nX-Evil: 1"}, credential{token: "a\r\nX-Evil: 1"}, false},
 		{"oversized token", Request{SessionToken: strings.Repeat("t", maxCredentialLen+1)}, credential{token: strings.Repeat("t", maxCredentialLen+1)}, false},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, ok := names.extract(&tc.req).sanitized()
-			if ok != tc.ok || (ok && got != tc.sent) {
-				t.Fatalf("got %+v %v, want %+v %v", got, ok, tc.sent, tc.ok)
-			}
-		})
+		// With the names' common prefix (the search jumps between its occurrences) and
+		// without one (every cookie is looked at).
+		withNeedle := names
+		withNeedle.needle = commonPrefix(names.cookieNames, names.cookiePrefixes)
+		for _, n := range []credentialNames{names, withNeedle} {
+			t.Run(tc.name+"/needle="+n.needle, func(t *testing.T) {
+				got, ok := n.extract(&tc.req).sanitized()
+				if ok != tc.ok || (ok && got != tc.sent) {
+					t.Fatalf("got %+v %v, want %+v %v", got, ok, tc.sent, tc.ok)
+				}
+			})
+		}
 	}
 	if got := OryCookies("theme=dark; ory_session_slug=a; csrf=b"); got != "ory_session_slug=a" {
 		t.Fatalf("OryCookies = %q", got)
