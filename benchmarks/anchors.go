@@ -321,6 +321,7 @@ func launchAnchor(ctx context.Context, name, bin, dir, kratosURL, upstreamURL st
 	a.cmd.Dir = dir
 	a.cmd.Env = append(os.Environ(), "OTEL_SDK_DISABLED=true")
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
+	kratostest.DieWithParent(a.cmd)
 	if err := a.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("anchors: start %s: %w", bin, err)
 	}

@@ -21,7 +21,8 @@
 //	}
 //
 // The Kratos binary comes from $ORYMFA_KRATOS_BIN, or else from scripts/build-kratos.sh, which
-// builds Kratos v1.3.1 from Go modules once and caches it.
+// builds Kratos v1.3.1 from Go modules once and caches it. On Linux, Kratos dies with the test
+// binary even when that is killed before Close runs ([DieWithParent]).
 //
 // Two kinds of project cover the two ways a user meets a second factor (see [Kind]):
 // [CodeMFA], where every identity already has one (one-time codes by email), and [TOTP], where

@@ -194,6 +194,7 @@ func (p *Project) serve(ctx context.Context) error {
 	cmd.Dir = p.dir
 	cmd.Stdout = p.log
 	cmd.Stderr = p.log
+	DieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("kratostest: start %s: %w", p.bin, err)
 	}

@@ -18,7 +18,26 @@ import (
 var codeMFA, totpProject, codeMFALax *Project
 
 func TestMain(m *testing.M) {
+	if os.Getenv(orphanEnv) != "" {
+		os.Exit(orphanParent()) // TestKratosDiesWithItsParent's child
+	}
 	os.Exit(run(m))
+}
+
+// orphanEnv makes the test binary start a project, print its Kratos's pid and wait to be
+// killed.
+const orphanEnv = "KRATOSTEST_ORPHAN_PARENT"
+
+func orphanParent() int {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	p, err := Start(ctx, TOTP)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println(p.cmd.Process.Pid)
+	select {} // until killed: no cleanup runs
 }
 
 func run(m *testing.M) int {
