@@ -184,9 +184,10 @@ func (v *Verifier) fetch(ctx context.Context, cred credential, key credKey, fres
 // ask makes one whoami call, tells the observer (also when the call panics: the panic goes on
 // to the shared call, which recovers it), and reports failures.
 func (v *Verifier) ask(ctx context.Context, cred credential, waiters func() int) (g *grant, err error) {
+	status := 0
 	if obs := v.observer; obs != nil {
 		ctx = obs.StartWhoami(ctx)
-		start, status := time.Now(), 0
+		start := time.Now()
 		defer func() {
 			e := err
 			p := recover()
@@ -198,11 +199,9 @@ func (v *Verifier) ask(ctx context.Context, cred credential, waiters func() int)
 				panic(p)
 			}
 		}()
-		var s *ory.Session
-		s, status, err = v.whoami(ctx, cred)
-		return v.verified(ctx, s, err)
 	}
-	s, _, err := v.whoami(ctx, cred)
+	var s *ory.Session
+	s, status, err = v.whoami(ctx, cred)
 	return v.verified(ctx, s, err)
 }
 
