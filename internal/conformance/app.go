@@ -12,14 +12,15 @@ import (
 	"github.com/orymfa/orymfa/core"
 )
 
-// Adapter is what an adapter's test supplies.
+// Adapter is one framework adapter of the repository, as the registry [Adapters] lists it.
 type Adapter struct {
-	// Name labels the subtests.
+	// Name labels the subtests and selects the adapter in the benchmarks ("nethttp", "chi",
+	// "gin", "echo", "echov5", "fiber", "fiberv3").
 	Name string
 	// Serve starts the app described by [App] on a loopback listener (httptest.NewServer or,
 	// for fiber, app.Listener on net.Listen("tcp", "127.0.0.1:0")), stops it with t.Cleanup,
 	// and returns its base URL ("http://127.0.0.1:port").
-	Serve func(t *testing.T, app App) string
+	Serve func(tb testing.TB, app App) string
 	// ReencodesJSON says the framework re-encodes the denial's JSON on its way out (echo's
 	// default error handler does, escaping "&" as "\u0026"): the same JSON value, other bytes.
 	ReencodesJSON bool

@@ -9,11 +9,8 @@
 // failing, lying, a panicking HTTP client, a redirect) runs against the kit alone. Under
 // `go test -short` no Kratos is started and only the kit runs.
 //
-// The runners for every adapter are this package's test files (one per adapter):
-//
-//	func TestMain(m *testing.M) { os.Exit(conformance.Main(m)) }
-//
-//	func TestGin(t *testing.T) {
-//		conformance.Run(t, conformance.Adapter{Name: "gin", Serve: serveGin})
-//	}
+// The registry [Adapters] is the one place that knows the seven frameworks: one file per
+// framework (framework_*.go) serves the table's [App] on it. The package's test runs the table
+// through every registered adapter; the otel tests and the benchmarks serve their apps from
+// the same registry.
 package conformance

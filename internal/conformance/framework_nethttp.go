@@ -1,4 +1,4 @@
-package conformance_test
+package conformance
 
 import (
 	"net/http"
@@ -6,22 +6,17 @@ import (
 	"testing"
 
 	"github.com/orymfa/orymfa/core"
-	"github.com/orymfa/orymfa/internal/conformance"
 	orymfa "github.com/orymfa/orymfa/nethttp"
 )
 
-func TestNetHTTP(t *testing.T) {
-	conformance.Run(t, conformance.Adapter{Name: "nethttp", Serve: serveNetHTTP})
-}
-
 // serveNetHTTP builds the conformance app with net/http's ServeMux.
-func serveNetHTTP(t *testing.T, app conformance.App) string {
+func serveNetHTTP(t testing.TB, app App) string {
 	srv := httptest.NewServer(netHTTPRoutes(app))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
 
-func netHTTPRoutes(app conformance.App) http.Handler {
+func netHTTPRoutes(app App) http.Handler {
 	v := orymfa.WithVerifier(app.Verifier)
 	handle := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := orymfa.SessionFromContext(r.Context())

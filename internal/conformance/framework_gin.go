@@ -1,4 +1,4 @@
-package conformance_test
+package conformance
 
 import (
 	"net/http/httptest"
@@ -8,16 +8,11 @@ import (
 
 	"github.com/orymfa/orymfa/core"
 	orymfa "github.com/orymfa/orymfa/gin"
-	"github.com/orymfa/orymfa/internal/conformance"
 )
 
-func TestGin(t *testing.T) {
-	gin.SetMode(gin.ReleaseMode)
-	conformance.Run(t, conformance.Adapter{Name: "gin", Serve: serveGin})
-}
-
 // serveGin runs the conformance app on gin.
-func serveGin(t *testing.T, app conformance.App) string {
+func serveGin(t testing.TB, app App) string {
+	gin.SetMode(gin.ReleaseMode)
 	v := orymfa.WithVerifier(app.Verifier)
 	handle := func(c *gin.Context) {
 		s, _ := orymfa.Session(c)

@@ -1,4 +1,4 @@
-package conformance_test
+package conformance
 
 import (
 	"net/http"
@@ -9,15 +9,10 @@ import (
 
 	orymfa "github.com/orymfa/orymfa/chi"
 	"github.com/orymfa/orymfa/core"
-	"github.com/orymfa/orymfa/internal/conformance"
 )
 
-func TestChi(t *testing.T) {
-	conformance.Run(t, conformance.Adapter{Name: "chi", Serve: serveChi})
-}
-
 // serveChi builds the conformance app with chi: r.Use on groups, r.With on routes.
-func serveChi(t *testing.T, app conformance.App) string {
+func serveChi(t testing.TB, app App) string {
 	v := orymfa.WithVerifier(app.Verifier)
 	handle := func(w http.ResponseWriter, r *http.Request) {
 		s, _ := orymfa.SessionFromContext(r.Context())
