@@ -59,13 +59,28 @@ func (c *courier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // since Kratos accepts only the code of the current flow. ctx bounds the wait (the courier
 // polls its queue about once a second).
 func (p *Project) WaitForCode(ctx context.Context, email string) (string, error) {
-	c := p.courier
+	return p.courier.wait(ctx, email, "", 0)
+}
+
+// mark is the position of the next message: a flow that sends a code after taking it finds
+// its mail at or after it.
+func (c *courier) mark() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.messages)
+}
+
+// wait returns the newest unread code for email among the messages from position from on,
+// of the template when one is given, waiting for one to arrive. A flow's code is read from
+// what arrived after the flow asked for it, of the flow's own template, so a late mail of an
+// earlier flow (a verification code sent at registration, say) is never taken for it.
+func (c *courier) wait(ctx context.Context, email, template string, from int) (string, error) {
 	email = strings.ToLower(email)
 	for {
 		c.mu.Lock()
 		code := ""
-		for _, m := range c.messages {
-			if m.Recipient == email && m.Code != "" && !m.consumed {
+		for _, m := range c.messages[from:] {
+			if m.Recipient == email && m.Code != "" && !m.consumed && (template == "" || m.TemplateType == template) {
 				m.consumed = true
 				code = m.Code
 			}

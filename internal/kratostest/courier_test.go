@@ -56,3 +56,38 @@ func TestWaitForCodeNewestUnread(t *testing.T) {
 		t.Fatalf("Messages() has %d messages, want 4", n)
 	}
 }
+
+// TestFlowReadsItsOwnCode checks that a flow's code is read from what arrived after the flow
+// asked for it, of the flow's template: an earlier flow's code or a late verification mail
+// (both still unread) is not taken for it, whichever arrives first.
+func TestFlowReadsItsOwnCode(t *testing.T) {
+	c := newCourier()
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	deliver := func(template, key, code string) {
+		t.Helper()
+		body := `{"recipient":"a@orymfa.test","template_type":"` + template + `","template_data":{"` + key + `":"` + code + `"}}`
+		res, err := http.Post(srv.URL, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	ctx := testCtx(t)
+
+	deliver("login_code_valid", "login_code", "111111") // an earlier flow's, never read
+	mark := c.mark()
+	got := make(chan string, 1)
+	go func() {
+		code, err := c.wait(ctx, "a@orymfa.test", "login_code_valid", mark)
+		if err != nil {
+			code = err.Error()
+		}
+		got <- code
+	}()
+	deliver("verification_code_valid", "verification_code", "222222") // late, from registration
+	deliver("login_code_valid", "login_code", "333333")
+	if code := <-got; code != "333333" {
+		t.Fatalf("the flow read %q, want its own code 333333", code)
+	}
+}

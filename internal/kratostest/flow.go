@@ -189,6 +189,7 @@ func (p *Project) loginCode(ctx context.Context, a agent, path, email string) er
 	if err != nil {
 		return err
 	}
+	mark := p.courier.mark()
 	status, b, err := a.submit(ctx, f, map[string]any{"method": "code", "identifier": email})
 	if err != nil {
 		return err
@@ -202,7 +203,7 @@ func (p *Project) loginCode(ctx context.Context, a agent, path, email string) er
 	if f.State != "sent_email" {
 		return statusError("send login code: flow state "+f.State, status, b)
 	}
-	code, err := p.WaitForCode(ctx, email)
+	code, err := p.courier.wait(ctx, email, "login_code_valid", mark)
 	if err != nil {
 		return err
 	}
