@@ -39,8 +39,8 @@ func TestModulesInstall(t *testing.T) {
 	snap := takeSnapshot(t, root, tmp, os.Getenv("ORYMFA_RELEASE_REV"))
 	proxyDir := filepath.Join(tmp, "proxy")
 	buildProxy(t, snap, proxyDir, pub)
-	cache := machineModCache(t)
-	proxy := fileURL(proxyDir) + "," + fileURL(cache)
+	others := thirdParty(t)
+	proxy := fileURL(proxyDir) + "," + others
 	env := consumerEnv(proxy, proofModCache(t))
 	t.Logf("release %s: proxy of %d modules from %s in %v", v, len(pub), snapshotName(snap), time.Since(start).Round(time.Millisecond))
 
@@ -82,7 +82,7 @@ func TestModulesInstall(t *testing.T) {
 	// bytes as the file proxy: so the proxy proves what the tags will serve, and the tag names
 	// of the major-suffixed modules (echo/v5.x.y, not echo/v5/v5.x.y) are right.
 	t.Run("tags", func(t *testing.T) {
-		checkTags(t, snap, tmp, cache, proxyDir, pub)
+		checkTags(t, snap, tmp, others, proxyDir, pub)
 	})
 
 	// The bug of issue 9: a sub-module that required the root at v0.0.0 could not be installed.
@@ -108,7 +108,7 @@ func TestModulesInstall(t *testing.T) {
 		data, _ := f.Format()
 		write(t, proxyFile(bad, sub, ".mod"), data)
 		dir := newConsumer(t, filepath.Join(tmp, "consumer-v0.0.0"), env, "v000")
-		benv := consumerEnv(fileURL(bad)+","+fileURL(cache), filepath.Join(tmp, "modcache-v0.0.0"))
+		benv := consumerEnv(fileURL(bad)+","+others, filepath.Join(tmp, "modcache-v0.0.0"))
 		out, err := goRun(dir, benv, "get", sub.Path+"@"+sub.Version)
 		if err == nil || !strings.Contains(out, rootPath+"@v0.0.0") {
 			t.Fatalf("go get %s with a go.mod requiring %s v0.0.0: err=%v, want a failure naming %s@v0.0.0:\n%s", sub, rootPath, err, rootPath, out)

@@ -187,7 +187,7 @@ func fileURL(dir string) string {
 
 // consumerEnv is the environment for the go command of a user outside the repository who
 // reaches orymfa's modules only through the proxy at proxyDir and every other module through
-// the machine's module cache (as a second file proxy: no network), with a module cache of its
+// the list thirdParty returns, with a module cache of its
 // own (modcache) so that nothing of this run is left in the machine's cache. Every variable
 // that could send the go command elsewhere is set, so nothing inherited changes the outcome:
 // GOFLAGS is replaced as a whole (an inherited -mod=vendor or -modfile would break the run).
@@ -211,15 +211,25 @@ func consumerEnv(proxy, modcache string) []string {
 	)
 }
 
-// machineModCache is the module cache of the machine: its cache/download directory is laid
-// out as a module proxy.
-func machineModCache(t testing.TB) string {
+// thirdParty is the proxy list through which the proof's users reach every module that is not
+// orymfa's: the machine's module cache first (its cache/download directory is laid out as a
+// module proxy, so what a build already fetched costs no network), then the proxy list of the
+// environment (GOPROXY), for what the cache lacks. The cache alone is not enough: `go list -m
+// all` asks for the .info of modules that no build ever downloaded, which an empty cache on a
+// fresh machine does not hold. The go command moves to the next entry of a comma-separated
+// list when one answers "not found", as a file proxy does for a missing file.
+func thirdParty(t testing.TB) string {
 	t.Helper()
-	dir := strings.TrimSpace(goCmd(t, ".", repoEnv(), "env", "GOMODCACHE"))
-	if dir == "" {
+	env := repoEnv()
+	cache := strings.TrimSpace(goCmd(t, ".", env, "env", "GOMODCACHE"))
+	if cache == "" {
 		t.Fatal("go env GOMODCACHE is empty")
 	}
-	return filepath.Join(dir, "cache", "download")
+	list := fileURL(filepath.Join(cache, "cache", "download"))
+	if up := strings.TrimSpace(goCmd(t, ".", env, "env", "GOPROXY")); up != "" && up != "off" {
+		list += "," + up
+	}
+	return list
 }
 
 func (m *mod) String() string { return fmt.Sprintf("%s@%s", m.Path, m.Version) }
@@ -230,7 +240,7 @@ func (m *mod) String() string { return fmt.Sprintf("%s@%s", m.Path, m.Version) }
 // GitHub once the tags are pushed. Each module must list exactly its release version (so a
 // tag of one module is not taken for another's: echo/v5.2.0 and echo/v0.2.0 share the prefix
 // "echo/") and hash as the file proxy's zip and .mod do.
-func checkTags(t *testing.T, snap *snapshot, tmp, cache, proxyDir string, pub []*mod) {
+func checkTags(t *testing.T, snap *snapshot, tmp, thirdParty, proxyDir string, pub []*mod) {
 	origin := filepath.Join(tmp, "origin.git")
 	snap.git(t, "init", "-q", "--bare", origin)
 	snap.git(t, "push", "-q", "--no-verify", origin, snap.Rev+":refs/heads/main")
@@ -239,7 +249,7 @@ func checkTags(t *testing.T, snap *snapshot, tmp, cache, proxyDir string, pub []
 	}
 	cfg := filepath.Join(tmp, "gitconfig-direct")
 	write(t, cfg, []byte(fmt.Sprintf("[url %q]\n\tinsteadOf = https://%s\n[protocol \"file\"]\n\tallow = always\n", fileURL(origin), rootPath)))
-	env := setEnv(consumerEnv(fileURL(cache), filepath.Join(tmp, "modcache-direct")),
+	env := setEnv(consumerEnv(thirdParty, filepath.Join(tmp, "modcache-direct")),
 		"GONOPROXY="+rootPath,
 		"GIT_CONFIG_GLOBAL="+cfg,
 		"GIT_CONFIG_NOSYSTEM=1",
