@@ -1,6 +1,7 @@
 package install
 
 import (
+	stdzip "archive/zip"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -141,7 +142,36 @@ func buildProxy(t testing.TB, snap *snapshot, dir string, pub []*mod) {
 			t.Fatalf("%s: %v", m.Name(), err)
 		}
 		write(t, filepath.Join(vdir, m.Version+".zip"), zbuf.Bytes())
+		checkLicense(t, m, zbuf.Bytes())
 	}
+}
+
+// checkLicense fails unless the module's zip carries the license at its root, as pkg.go.dev
+// needs to show the module's documentation and a company needs to adopt it.
+func checkLicense(t testing.TB, m *mod, data []byte) {
+	t.Helper()
+	zr, err := stdzip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatalf("%s: %v", m.Name(), err)
+	}
+	for _, f := range zr.File {
+		if f.Name == m.String()+"/LICENSE" {
+			rc, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			text, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(text, []byte("Apache License")) || !bytes.Contains(text, []byte("Version 2.0, January 2004")) {
+				t.Errorf("%s: the module zip's LICENSE is not the Apache License 2.0", m)
+			}
+			return
+		}
+	}
+	t.Errorf("%s: the module zip has no LICENSE", m)
 }
 
 func joinDir(dir, name string) string {
