@@ -1,11 +1,11 @@
 package core
 
 import (
-	"sync"
-	"sync/atomic"
 	"time"
 
 	ory "github.com/ory/client-go"
+
+	"github.com/orymfa/orymfa/core/internal/intern"
 )
 
 // compact shrinks a verified session before it is kept in the cache, without changing what
@@ -42,8 +42,8 @@ func compact(s *ory.Session) {
 	for i := range s.Devices {
 		d := &s.Devices[i]
 		d.AdditionalProperties = nilIfEmpty(d.AdditionalProperties)
-		d.UserAgent = interned.pointer(d.UserAgent)
-		d.Location = interned.pointer(d.Location)
+		d.UserAgent = interned.Pointer(d.UserAgent)
+		d.Location = interned.Pointer(d.Location)
 	}
 	id := s.Identity
 	if id == nil {
@@ -51,8 +51,8 @@ func compact(s *ory.Session) {
 	}
 	id.AdditionalProperties = nilIfEmpty(id.AdditionalProperties)
 	id.State = sharedString(id.State)
-	id.SchemaId = interned.value(id.SchemaId)
-	id.SchemaUrl = interned.value(id.SchemaUrl)
+	id.SchemaId = interned.String(id.SchemaId)
+	id.SchemaUrl = interned.String(id.SchemaUrl)
 	id.CreatedAt = times.share(id.CreatedAt)
 	id.StateChangedAt = times.share(id.StateChangedAt)
 	id.UpdatedAt = times.share(id.UpdatedAt)
@@ -133,42 +133,8 @@ func (ts *timeSet) share(t *time.Time) *time.Time {
 	return t
 }
 
-// interned holds the shared copies of repeated values that no list can name in advance.
-var interned = internTable{max: 4096, maxLen: 512}
-
-// internTable shares one copy of each value it has seen. It only grows, and stops growing
-// at max values of at most maxLen bytes each (2 MiB in all): Ory sends these values, but an
-// Ory that makes each one unique must not make the table a leak. Past the bound, a value is
+// interned holds the shared copies of repeated values that no list can name in advance: at
+// most 4,096 values of at most 512 bytes each (2 MiB in all). Ory sends these values, but an
+// Ory that makes each one unique must not make the table a leak; past the bound, a value is
 // kept as decoded.
-type internTable struct {
-	values sync.Map // string → *string, the shared copy
-	n      atomic.Int32
-	max    int32
-	maxLen int
-}
-
-// pointer returns the shared pointer for *p's value (p itself when there is none).
-func (t *internTable) pointer(p *string) *string {
-	if p == nil || len(*p) > t.maxLen {
-		return p
-	}
-	if q, ok := t.values.Load(*p); ok {
-		return q.(*string)
-	}
-	if t.n.Load() >= t.max {
-		return p
-	}
-	q, loaded := t.values.LoadOrStore(*p, p)
-	if !loaded {
-		t.n.Add(1)
-	}
-	return q.(*string)
-}
-
-// value returns the shared copy of s.
-func (t *internTable) value(s string) string {
-	if q := t.pointer(&s); q != &s {
-		return *q
-	}
-	return s
-}
+var interned = intern.New(4096, 512)

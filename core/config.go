@@ -13,6 +13,8 @@ import (
 	"time"
 
 	ory "github.com/ory/client-go"
+
+	"github.com/orymfa/orymfa/core/internal/flight"
 )
 
 // EnvSDKURL is the environment variable read by [Default]: the Ory project URL or the Kratos
@@ -103,7 +105,7 @@ type Verifier struct {
 	now        func() time.Time
 	nanos      func() int64 // the same clock in Unix nanoseconds, read once per check
 	cache      *sessionCache
-	calls      sharedCalls
+	calls      flight.Group[fetched] // whoami calls shared by concurrent requests (ory.go)
 }
 
 // ErrConfig is wrapped by every configuration error.
@@ -145,8 +147,9 @@ func New(cfg Config) (*Verifier, error) {
 	logger := cmpOr(cfg.Logger, slog.Default())
 	v.report = cfg.OnError
 	if v.report == nil {
-		v.report = newErrorLog(logger, cmpOr(cfg.LogInterval, 10*time.Second), v.now).report
+		v.report = newErrorLog(logger, cmpOr(cfg.LogInterval, 10*time.Second), v.now)
 	}
+	v.calls.Recovered = v.recovered
 
 	sdkURL := cfg.SDKURL
 	if sdkURL == "" && cfg.APIClient != nil && len(cfg.APIClient.GetConfig().Servers) > 0 {

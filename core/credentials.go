@@ -21,6 +21,27 @@ type credential struct {
 // isZero reports whether the request carried no Ory credential.
 func (c credential) isZero() bool { return c.token == "" && c.cookie == "" }
 
+// credKind is what carried a request's credential, which decides how a denial is answered:
+// a session token is an API client's.
+type credKind uint8
+
+const (
+	noCredential credKind = iota
+	byCookie
+	byToken
+)
+
+// kind says what carried the credential.
+func (c credential) kind() credKind {
+	switch {
+	case c.token != "":
+		return byToken
+	case c.cookie != "":
+		return byCookie
+	}
+	return noCredential
+}
+
 // sanitized returns the credential as it may be sent to Ory: a token of visible ASCII only,
 // cookies with valid values only. ok is false when nothing usable is left, which means "no
 // session" without asking Ory.

@@ -1,10 +1,14 @@
 package core
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/orymfa/orymfa/core/internal/ratelog"
 )
 
 // Sentinel errors carried by denial decisions; test them with errors.Is.
@@ -55,4 +59,35 @@ func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailab
 
 func badGateway(reason string, err error) *UnavailableError {
 	return &UnavailableError{Status: http.StatusBadGateway, Reason: reason, Err: err}
+}
+
+// unavailable returns the *UnavailableError in err's chain, or nil.
+func unavailable(err error) *UnavailableError {
+	var ue *UnavailableError
+	if errors.As(err, &ue) {
+		return ue
+	}
+	return nil
+}
+
+// failureKind is what the error log's rate limit counts per: the status answered and Ory's
+// own.
+type failureKind struct{ status, oryStatus int }
+
+// newErrorLog returns the default report of failures talking to Ory: each record has the
+// same attributes (outcome, status, ory_status, duration, reason), and each kind of failure
+// is logged at most once per interval (every ≤ 0: always), so an Ory outage makes one line
+// per interval, not one per request; the next line says how many were held back.
+func newErrorLog(logger *slog.Logger, every time.Duration, now func() time.Time) func(context.Context, error) {
+	l := ratelog.New[failureKind](logger, every, now)
+	return func(ctx context.Context, err error) {
+		attrs := []slog.Attr{slog.String("outcome", Unavailable.String())}
+		var kind failureKind
+		if ue := unavailable(err); ue != nil {
+			kind = failureKind{ue.Status, ue.OryStatus}
+			attrs = append(attrs, slog.Int("status", ue.Status), slog.Int("ory_status", ue.OryStatus),
+				slog.Duration("duration", ue.Elapsed), slog.String("reason", ue.Reason))
+		}
+		l.Error(ctx, kind, "orymfa: cannot verify the Ory session", attrs, err)
+	}
 }

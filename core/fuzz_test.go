@@ -2,10 +2,10 @@ package core_test
 
 // Fuzz targets for the three ways a request or an answer from Ory reaches the guard:
 //
-//   - FuzzReturnTo (fuzz_returnto_test.go): raw request bytes, parsed by net/http, through the
+//   - FuzzReturnTo (returnto_fuzz_test.go): raw request bytes, parsed by net/http, through the
 //     net/http adapter; the Location of the login redirect;
-//   - FuzzCredentials (fuzz_credentials_test.go): the credential headers; what whoami receives;
-//   - FuzzWhoami (fuzz_whoami_test.go): whoami's status, headers and body; what the guard
+//   - FuzzCredentials (credentials_fuzz_test.go): the credential headers; what whoami receives;
+//   - FuzzWhoami (whoami_fuzz_test.go): whoami's status, headers and body; what the guard
 //     decides and whether the handler runs.
 //
 // Each oracle is written from the specification (RFC 6265, RFC 7235, the design brief), not

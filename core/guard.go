@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-
-	ory "github.com/ory/client-go"
 )
 
 // Guard applies one route's policy. Build it once at setup with [NewGuard]; it is safe for
@@ -78,150 +75,65 @@ func (g *Guard) Check(ctx context.Context, r *Request) Decision {
 }
 
 func (g *Guard) check(ctx context.Context, r *Request) Decision {
-	now := g.v.nanos() // once per check: reading the clock is a visible part of the cached path
-	if gr, fresh := g.v.grantFromContext(ctx); gr != nil {
-		out := g.evaluate(gr, now)
-		if out == Allow || fresh {
-			return g.decide(r, gr, out, fresh, true)
+	v := g.v
+	now := v.nanos() // once on the cached path: reading the clock is a visible part of it
+
+	// The session: the one an earlier guard of this verifier verified for this request, else
+	// the cached one for the request's credential, else Ory's.
+	gr, fresh := v.grantFromContext(ctx)
+	fromContext := gr != nil
+	var cred credential
+	if !fromContext {
+		cred = v.names.extract(r)
+		if cred.isZero() {
+			return g.deny(r, cred.kind(), Login, ErrNoSession)
 		}
-		return g.recheck(ctx, r, g.v.names.extract(r))
-	}
-	cred := g.v.names.extract(r)
-	if cred.isZero() {
-		return g.denyError(r, ErrNoSession)
-	}
-	key := cred.key()
-	if gr, ok := g.v.cache.get(key, now); ok {
-		if g.evaluate(gr, now) == Allow {
-			return Decision{Outcome: Allow, Session: gr.session, grant: gr}
+		key := cred.key()
+		var ok bool
+		if gr, ok = v.cache.get(key, now); !ok {
+			var err error
+			if gr, fresh, err = v.fetch(ctx, cred, key, false); err != nil {
+				return g.denyError(r, cred, err)
+			}
+			now = v.nanos()
 		}
-		// The user may have just stepped up on this very session token: ask Ory.
-		return g.recheck(ctx, r, cred)
 	}
-	gr, cached, err := g.v.fetch(ctx, cred, key, false)
-	if err != nil {
-		return g.denyError(r, err)
+
+	out, why := g.evaluate(gr, now)
+	if out != Allow {
+		if fromContext {
+			cred = v.names.extract(r) // the earlier guard read it; here only a denial needs it
+		}
+		// A denial never rests on a session Ory did not confirm during this request: the
+		// user may have just stepped up or proven a factor again on this very session token
+		// (a token keeps its value, and the cache or an earlier guard still has the old
+		// session). Ask Ory, past the cache, and decide on its answer.
+		if !fresh {
+			var err error
+			if gr, _, err = v.fetch(ctx, cred, cred.key(), true); err != nil {
+				return g.denyError(r, cred, err)
+			}
+			fresh, fromContext = true, false
+			out, why = g.evaluate(gr, v.nanos())
+		}
 	}
-	if out := g.evaluate(gr, g.v.nanos()); out == Allow || !cached {
-		return g.decide(r, gr, out, !cached, false)
+	if out != Allow {
+		d := g.deny(r, cred.kind(), out, why)
+		d.Session = gr.session
+		return d
 	}
-	return g.recheck(ctx, r, cred) // another request cached it just now
+	return Decision{Outcome: Allow, Session: gr.session, FromContext: fromContext, grant: gr, fresh: fresh}
 }
 
-// recheck asks Ory, bypassing the cache, before denying on a session that came from it.
-func (g *Guard) recheck(ctx context.Context, r *Request, cred credential) Decision {
-	if cred.isZero() {
-		return g.denyError(r, ErrNoSession)
-	}
-	gr, _, err := g.v.fetch(ctx, cred, cred.key(), true)
-	if err != nil {
-		return g.denyError(r, err)
-	}
-	return g.decide(r, gr, g.evaluate(gr, g.v.nanos()), true, false)
-}
-
-// decide turns a verified session and its evaluation into a decision.
-func (g *Guard) decide(r *Request, gr *grant, out Outcome, fresh, fromContext bool) Decision {
-	if out == Allow {
-		return Decision{Outcome: Allow, Session: gr.session, FromContext: fromContext, grant: gr, fresh: fresh}
-	}
-	var cause error
-	switch out {
-	case Enroll:
-		cause = ErrNoSecondFactor
-		if g.v.enforce == LaxEnroll {
-			cause = ErrAAL2Required
-		}
-	case StepUp:
-		cause = ErrAAL2Required
-	default:
-		cause = ErrRefreshRequired
-	}
-	d := g.deny(r, out, cause)
-	d.Session = gr.session
-	return d
-}
-
-// denyError turns an error from fetching the session into a denial.
-func (g *Guard) denyError(r *Request, err error) Decision {
+// denyError turns an error from asking Ory into a denial: no session, a step-up Ory
+// demands, or Ory unavailable.
+func (g *Guard) denyError(r *Request, cred credential, err error) Decision {
+	out := Unavailable
 	switch {
 	case errors.Is(err, ErrNoSession):
-		return g.deny(r, Login, err)
+		out = Login
 	case errors.Is(err, ErrAAL2Required):
-		return g.deny(r, StepUp, err)
+		out = StepUp
 	}
-	return g.deny(r, Unavailable, err)
-}
-
-// fetch returns the session for cred from Ory, sharing the call with concurrent requests for
-// the same credential. Unless fresh, the shared call first looks in the cache again (cached
-// then reports it), so that N concurrent first requests make one whoami call even when one
-// of them misses the cache just as another fills it.
-func (v *Verifier) fetch(ctx context.Context, cred credential, key credKey, fresh bool) (_ *grant, cached bool, _ error) {
-	clean, ok := cred.sanitized()
-	if !ok {
-		return nil, false, ErrNoSession // malformed: never sent to Ory
-	}
-	// The shared call may outlive this request (other requests wait on it), and an adapter's
-	// strings may alias buffers reused after the request (fasthttp): keep a copy. Only cache
-	// misses pay for it.
-	clean = credential{token: strings.Clone(clean.token), cookie: strings.Clone(clean.cookie)}
-	return v.calls.do(ctx, key.callKey(fresh), v.report, func(ctx context.Context, waiters func() int) (*grant, bool, error) {
-		if !fresh {
-			// Not a lookup of its own for the observer: this request's miss was counted.
-			if g, ok := v.cache.peek(key, v.nanos()); ok {
-				return g, true, nil
-			}
-		}
-		g, err := v.ask(ctx, clean, waiters)
-		if err == nil {
-			v.cache.put(key, g)
-		}
-		return g, false, err
-	})
-}
-
-// ask makes one whoami call, tells the observer (also when the call panics: the panic goes on
-// to the shared call, which recovers it), and reports failures.
-func (v *Verifier) ask(ctx context.Context, cred credential, waiters func() int) (g *grant, err error) {
-	status := 0
-	if obs := v.observer; obs != nil {
-		ctx = obs.StartWhoami(ctx)
-		start := time.Now()
-		defer func() {
-			e := err
-			p := recover()
-			if p != nil {
-				e = badGateway("panic while asking Ory", fmt.Errorf("%v", p))
-			}
-			obs.EndWhoami(ctx, WhoamiEvent{Status: status, Err: e, Duration: time.Since(start), Waiters: waiters()})
-			if p != nil {
-				panic(p)
-			}
-		}()
-	}
-	var s *ory.Session
-	s, status, err = v.whoami(ctx, cred)
-	return v.verified(ctx, s, err)
-}
-
-// verified turns a whoami result into a grant, or reports the failure.
-func (v *Verifier) verified(ctx context.Context, s *ory.Session, err error) (*grant, error) {
-	if err != nil {
-		if unavailable(err) != nil && ctx.Err() != context.Canceled {
-			v.report(ctx, err)
-		}
-		return nil, err
-	}
-	compact(s)
-	return v.newGrant(s, v.now(), v.cache.ttl), nil
-}
-
-// unavailable returns the *UnavailableError in err's chain, or nil.
-func unavailable(err error) *UnavailableError {
-	var ue *UnavailableError
-	if errors.As(err, &ue) {
-		return ue
-	}
-	return nil
+	return g.deny(r, cred.kind(), out, err)
 }

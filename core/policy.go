@@ -59,15 +59,20 @@ func WithVerifier(v *Verifier) Option { return func(o *guardOptions) { o.verifie
 func WithMode(m Mode) Option { return func(o *guardOptions) { o.mode = m } }
 
 // evaluate applies the route's requirement to a verified session at now (Unix nanoseconds).
-// It returns Allow or the outcome that would satisfy the route.
-func (g *Guard) evaluate(s *grant, now int64) Outcome {
+// It returns Allow, or the outcome that would satisfy the route and the error that says why.
+func (g *Guard) evaluate(s *grant, now int64) (Outcome, error) {
 	if g.require == RequireAAL2 && s.aal < 2 {
-		if g.v.enforce == LaxStepUp {
-			return StepUp
+		switch g.v.enforce {
+		case LaxStepUp:
+			return StepUp, ErrAAL2Required
+		case LaxEnroll:
+			// On a Lax project a 200 with aal1 does not tell whether the user has a second
+			// factor: the app chose to send users to settings, and the error claims no more
+			// than that aal2 is required.
+			return Enroll, ErrAAL2Required
 		}
-		// Strict: whoami said 200 with aal1, so the identity has no second factor to prove;
-		// on LaxEnroll the app chose to send users to settings.
-		return Enroll
+		// Strict: whoami said 200 with aal1, so the identity has no second factor to prove.
+		return Enroll, ErrNoSecondFactor
 	}
 	if g.maxAge > 0 {
 		proven := s.authenticatedAt
@@ -75,8 +80,8 @@ func (g *Guard) evaluate(s *grant, now int64) Outcome {
 			proven = s.secondFactorAt
 		}
 		if proven == 0 || now-proven > int64(g.maxAge) {
-			return Refresh
+			return Refresh, ErrRefreshRequired
 		}
 	}
-	return Allow
+	return Allow, nil
 }

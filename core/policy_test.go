@@ -76,8 +76,17 @@ func TestEvaluate(t *testing.T) {
 			}
 			v := &Verifier{enforce: tt.enforce}
 			g := &Guard{v: v, require: tt.require, maxAge: tt.maxAge}
-			if got := g.evaluate(v.newGrant(tt.s, now, time.Second), now.UnixNano()); got != tt.want {
+			got, why := g.evaluate(v.newGrant(tt.s, now, time.Second), now.UnixNano())
+			if got != tt.want {
 				t.Fatalf("evaluate = %v, want %v", got, tt.want)
+			}
+			// The error says why: only Strict knows the user has no second factor.
+			wantWhy := map[Outcome]error{Allow: nil, StepUp: ErrAAL2Required, Refresh: ErrRefreshRequired, Enroll: ErrNoSecondFactor}[got]
+			if got == Enroll && tt.enforce == LaxEnroll {
+				wantWhy = ErrAAL2Required
+			}
+			if why != wantWhy {
+				t.Fatalf("evaluate says %v why, want %v", why, wantWhy)
 			}
 		})
 	}

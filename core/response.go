@@ -34,10 +34,11 @@ type oryError struct {
 const retryAfter = "5"
 
 // deny builds the decision for an outcome other than Allow: where the user should go and the
-// response that says so in the request's mode.
-func (g *Guard) deny(r *Request, out Outcome, cause error) Decision {
+// response that says so in the request's mode, which kind (what carried the request's
+// credential) helps decide.
+func (g *Guard) deny(r *Request, kind credKind, out Outcome, cause error) Decision {
 	r.details()
-	d := Decision{Outcome: out, Err: cause, Mode: g.renderMode(r), Header: http.Header{}}
+	d := Decision{Outcome: out, Err: cause, Mode: g.renderMode(r, kind), Header: http.Header{}}
 	d.Header.Set("Cache-Control", "no-store")
 	if out != Unavailable {
 		d.ReturnTo = g.v.returnTo(r)
@@ -117,11 +118,11 @@ var unavailablePage = []byte(`<!doctype html>
 
 // renderMode resolves ModeAuto: API clients (a session token, or no text/html in Accept) get
 // JSON, browser navigations a redirect.
-func (g *Guard) renderMode(r *Request) Mode {
+func (g *Guard) renderMode(r *Request, kind credKind) Mode {
 	if g.mode != ModeAuto {
 		return g.mode
 	}
-	if g.v.names.extract(r).token != "" || !strings.Contains(r.Accept, "text/html") {
+	if kind == byToken || !strings.Contains(r.Accept, "text/html") {
 		return ModeAPI
 	}
 	return ModeBrowser
