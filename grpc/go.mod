@@ -1,0 +1,22 @@
+module github.com/orymfa/orymfa/grpc
+
+go 1.26.0
+
+require (
+	github.com/ory/client-go v1.22.92
+	github.com/orymfa/orymfa v0.2.0
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c
+	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
+)
+
+require (
+	github.com/elastic/go-freelru v0.16.0 // indirect
+	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/oauth2 v0.37.0 // indirect
+	golang.org/x/sync v0.24.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
+)
+
+replace github.com/orymfa/orymfa => ../
