@@ -15,7 +15,13 @@ trap 'rm -rf "$work"' EXIT
 git clone -q "$root" "$work/repo"
 cd "$work/repo"
 export ORYMFA_KRATOS_BIN="${ORYMFA_KRATOS_BIN:-$("$root/scripts/build-kratos.sh")}" GOWORK=off
-modules=(. chi gin echo echo/v5 fiber fiber/v3 otel internal benchmarks)
+# Every module: the fast ones first (a mutant of an adapter dies in its own module), the slow
+# ones last (internal with the real-Kratos conformance table, examples, benchmarks), then any
+# module of go.work not named here (grpc, connect, ...), so a new module is audited too.
+modules=(. chi gin echo echo/v5 fiber fiber/v3 otel internal examples benchmarks)
+while read -r m; do
+  [[ " ${modules[*]} " == *" $m "* ]] || modules+=("$m")
+done < <(go work edit -json go.work | python3 -c 'import json, sys; [print(u["DiskPath"].removeprefix("./")) for u in json.load(sys.stdin)["Use"]]')
 n=$(python3 -c "import sys; sys.path.insert(0, '$here'); from mutants import M; print(len(M))")
 ids=("$@")
 [[ ${#ids[@]} -gt 0 ]] || ids=($(seq 0 $((n - 1))))
@@ -38,6 +44,7 @@ PY
   if [[ "$what" == NOT-APPLIED* ]]; then echo "$i $file $what"; survived=1; continue; fi
   killed=""
   for mod in "${modules[@]}"; do
+    [[ -f "$mod/go.mod" ]] || continue
     if ! (cd "$mod" && timeout 900 go test -count=1 ./... >"$work/out.$i" 2>&1); then killed="$mod"; break; fi
   done
   mv "$file.orig" "$file"
