@@ -29,9 +29,11 @@ if [[ -n "$unformatted" ]]; then
   echo "test.sh: gofmt needed in: $unformatted" >&2
   fail=1
 fi
+n=0
 for mod in "${MODULES[@]}"; do
   [[ -f "$mod/go.mod" ]] || continue
-  echo "== module $mod"
+  n=$((n + 1))
+  echo "== module $mod ($n of ${#MODULES[@]}, $(( $(date +%s) - start ))s so far)"
   if ! (cd "$mod" && go mod tidy -diff >/dev/null); then
     echo "test.sh: go mod tidy needed in $mod" >&2
     fail=1
