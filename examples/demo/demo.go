@@ -79,6 +79,8 @@ type demo struct {
 	publicURL string // Kratos public API
 	adminURL  string
 	mail      *mailbox
+	// courierURL is where Kratos sends its emails: a loopback port and the mailbox's secret.
+	courierURL string
 	// failed receives an error when Kratos or the app exits on its own.
 	failed chan error
 
@@ -86,6 +88,7 @@ type demo struct {
 	kratos    *process
 	app       *process
 	server    *http.Server
+	courier   *http.Server // the mailbox's loopback endpoint for Kratos's emails
 	closeOnce sync.Once
 }
 
@@ -100,6 +103,9 @@ func start(ctx context.Context, o options) (_ *demo, err error) {
 		if err := origins.Set(s); err != nil {
 			return nil, fmt.Errorf("-allow-origin: %w", err)
 		}
+	}
+	if err := sameHost(o.addr, o.kratosPublic); err != nil {
+		return nil, err
 	}
 	// Hold the UI's port from the check on; Kratos's ports are checked and released for it.
 	ln, err := listen(o.addr, "the app and login UI")
@@ -119,7 +125,7 @@ func start(ctx context.Context, o options) (_ *demo, err error) {
 		appURL:    "http://" + o.addr,
 		publicURL: "http://" + o.kratosPublic,
 		adminURL:  "http://" + o.kratosAdmin,
-		failed:    make(chan error, 2),
+		failed:    make(chan error, 4), // the UI server, the mailbox, Kratos, the app
 	}
 	d.mail = newMailbox(o.log)
 	defer func() {
@@ -151,7 +157,19 @@ func start(ctx context.Context, o options) (_ *demo, err error) {
 		}
 	}
 
-	// Serve the UI (and the courier sink) before Kratos starts: Kratos sends mail to it.
+	// Receive mail before Kratos starts: Kratos sends mail to it. The endpoint listens on
+	// loopback, whatever -addr says, as Kratos runs on this machine.
+	courierLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("the dev mailbox: %w", err)
+	}
+	d.courierURL = "http://" + courierLn.Addr().String() + d.mail.path
+	d.courier = &http.Server{Handler: d.mail, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := d.courier.Serve(courierLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.failed <- fmt.Errorf("dev mailbox: %w", err)
+		}
+	}()
 	ui, err := newUI(d.publicURL, d.appURL, origins, d.mail)
 	if err != nil {
 		return nil, err
@@ -161,9 +179,7 @@ func start(ctx context.Context, o options) (_ *demo, err error) {
 		return nil, err
 	}
 	appInternal := &url.URL{Scheme: "http", Host: "127.0.0.1:" + appPort}
-	mux := http.NewServeMux()
-	mux.Handle("/ui/", ui)
-	mux.Handle("/", &httputil.ReverseProxy{
+	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(appInternal)
 			r.Out.Host = r.In.Host // the app builds return_to from the Host the browser used
@@ -171,8 +187,11 @@ func start(ctx context.Context, o options) (_ *demo, err error) {
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			http.Error(w, "the example app is not answering: "+err.Error(), http.StatusBadGateway)
 		},
-	})
-	d.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", ui)
+	mux.Handle("/", proxy)
+	d.server = &http.Server{Handler: onOrigin(d.appURL, mux), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := d.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.failed <- fmt.Errorf("UI server: %w", err)
@@ -184,6 +203,7 @@ func start(ctx context.Context, o options) (_ *demo, err error) {
 		adminAddr:  o.kratosAdmin,
 		appURL:     d.appURL,
 		origins:    origins,
+		courierURL: d.courierURL,
 	})
 	if err != nil {
 		return nil, err
@@ -260,6 +280,45 @@ ORY_SDK_URL=%[1]s at %[2]s
 	return b.String()
 }
 
+// sameHost refuses an -addr whose host name is not Kratos's (-kratos-public). Kratos sets its
+// session cookie for the host name of its public URL, whatever the port, and a browser sends
+// it to no other name (not even localhost for 127.0.0.1): the app and the login UI under
+// another name would never see the session and send the browser to sign in again and again.
+func sameHost(addr, kratosPublic string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-addr %q: want host:port, e.g. 127.0.0.1:4455", addr)
+	}
+	kratosHost, _, err := net.SplitHostPort(kratosPublic)
+	if err != nil {
+		return fmt.Errorf("-kratos-public %q: want host:port, e.g. 127.0.0.1:4433", kratosPublic)
+	}
+	if !strings.EqualFold(host, kratosHost) {
+		return fmt.Errorf("-addr %s is not on Kratos's host name (-kratos-public %s): Kratos sets its session cookie for %q, which a browser never sends to %q, so every sign-in would end in a redirect loop; use -addr %s",
+			addr, kratosPublic, kratosHost, host, net.JoinHostPort(kratosHost, port))
+	}
+	return nil
+}
+
+// onOrigin sends a request that reached the demo under another host name (e.g.
+// http://localhost:4455 for 127.0.0.1:4455) to the same path on the demo's origin, appURL,
+// before the app builds a return_to from it: Kratos accepts return_to and sets its session
+// cookie for that origin only, so under another name a person would get an error page, or a
+// redirect loop once that origin is allowed.
+func onOrigin(appURL string, h http.Handler) http.Handler {
+	origin, err := url.Parse(appURL)
+	if err != nil {
+		panic(err)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.Host, origin.Host) {
+			http.Redirect(w, r, appURL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // hostOf returns the host name (without port) of a URL.
 func hostOf(rawURL string) string {
 	u, err := url.Parse(rawURL)
@@ -285,10 +344,12 @@ func (d *demo) watch(p *process, logPath string) {
 // Close stops the app, Kratos and the UI server and removes the temp dir.
 func (d *demo) Close() {
 	d.closeOnce.Do(func() {
-		if d.server != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_ = d.server.Shutdown(ctx)
-			cancel()
+		for _, srv := range []*http.Server{d.server, d.courier} {
+			if srv != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_ = srv.Shutdown(ctx)
+				cancel()
+			}
 		}
 		d.app.stop()
 		d.kratos.stop()

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +19,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
 
 func TestStartRefusesATakenPort(t *testing.T) {
@@ -172,7 +175,7 @@ func TestMailboxOrderAndLabels(t *testing.T) {
 		t.Helper()
 		body := fmt.Sprintf(`{"recipient":"ada@example.com","template_type":%q,"template_data":{%q:%q,"request_url":"http://x/"}}`, template, codeKey, code)
 		rec := httptest.NewRecorder()
-		b.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, courierPath, strings.NewReader(body)))
+		b.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, b.path, strings.NewReader(body)))
 		if rec.Code != http.StatusNoContent {
 			t.Fatalf("courier answered %d", rec.Code)
 		}
@@ -199,8 +202,8 @@ func TestErrorSentences(t *testing.T) {
 	if got := e.sentences(); !slices.Equal(got, want) {
 		t.Errorf("sentences %q, want %q", got, want)
 	}
-	u := &ui{app: "http://127.0.0.1:4455"}
-	if h := u.returnToHint(e.Error.Reason); h.Origin != "http://127.0.0.1:8080" || h.Allowed != u.app || h.More {
+	u := &ui{app: "http://127.0.0.1:4455", public: "http://127.0.0.1:4433"}
+	if h := u.returnToHint(e.Error.Reason); h.Origin != "http://127.0.0.1:8080" || h.Allowed != u.app || h.More || h.Instead != "" {
 		t.Errorf("hint %+v does not name the refused origin and the allowed one", h)
 	}
 }
@@ -250,5 +253,200 @@ func TestStartOnFreePortsRetriesAClash(t *testing.T) {
 				t.Errorf("ports %q: want fresh ones on every attempt", addrs)
 			}
 		})
+	}
+}
+
+// TestReturnToHintOnAnotherHostName: Kratos refused a return_to on localhost while it sets its
+// session cookie for 127.0.0.1. Allowing localhost (the plain hint) would turn the error into a
+// redirect loop, as the browser never sends the 127.0.0.1 cookie to localhost: the page tells
+// the person to open the same URL on 127.0.0.1 instead, and never to allow localhost.
+func TestReturnToHintOnAnotherHostName(t *testing.T) {
+	for _, tc := range []struct {
+		name, refused string
+		instead       string // the link the page shows
+		allow         string // the -allow-origin the page asks for, "" for none
+	}{
+		{"the demo at localhost", "http://localhost:4455/transfer?x=1", "http://127.0.0.1:4455/transfer?x=1", ""},
+		{"an allowed app at localhost", "http://LocalHost:8080/", "http://127.0.0.1:8080/", ""},
+		{"another app at localhost", "http://localhost:9090/landing", "http://127.0.0.1:9090/landing", "http://127.0.0.1:9090"},
+		{"an app on another name, default port", "https://app.localhost/x", "https://127.0.0.1/x", "https://127.0.0.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := &ui{public: "http://127.0.0.1:4433", app: "http://127.0.0.1:4455", origins: []string{"http://127.0.0.1:8080"}}
+			h := u.returnToHint(`Requested return_to URL "` + tc.refused + `" is not allowed.`)
+			if h.Instead != tc.instead || h.InsteadOrigin != tc.allow {
+				t.Errorf("hint says open %q and allow %q, want %q and %q", h.Instead, h.InsteadOrigin, tc.instead, tc.allow)
+			}
+			page := renderErrorPage(t, h)
+			if !strings.Contains(page, `id="error-instead" href="`+html.EscapeString(tc.instead)+`"`) {
+				t.Errorf("the error page does not link %s:\n%s", tc.instead, page)
+			}
+			if strings.Contains(strings.ToLower(page), "-allow-origin http://localhost") || strings.Contains(page, "-allow-origin https://app.localhost") {
+				t.Errorf("the error page asks to allow the origin whose cookie never arrives:\n%s", page)
+			}
+			if got := strings.Contains(page, "-allow-origin "+tc.allow); tc.allow != "" && !got {
+				t.Errorf("the error page does not ask for -allow-origin %s:\n%s", tc.allow, page)
+			}
+		})
+	}
+}
+
+// renderErrorPage renders the error page with the hint h, as the UI serves it.
+func renderErrorPage(t *testing.T, h *returnToHint) string {
+	t.Helper()
+	u, err := newUI("http://127.0.0.1:4433", "http://127.0.0.1:4455", nil, newMailbox(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	p := &errorPage{chrome: chrome{Title: "Bad Request"}, Paragraphs: []string{"The return_to is not allowed."}, ReturnTo: h}
+	if err := u.pages["error"].Execute(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestCourierRefusesForgedMail: the mailbox features the newest sign-in code, so mail from a
+// web page or another local process would put a stranger's code and link in front of the
+// person signing in. Only a POST to the courier path with this run's secret (which the demo's
+// Kratos has) is a mail; anything else is answered 404, kept nowhere and printed nowhere.
+func TestCourierRefusesForgedMail(t *testing.T) {
+	var printed strings.Builder
+	b := newMailbox(&printed)
+	if other := newMailbox(io.Discard); other.path == b.path || len(strings.TrimPrefix(b.path, "/courier/")) < 26 {
+		t.Fatalf("courier paths %q and %q: want a fresh secret of 128 bits or more per mailbox", b.path, other.path)
+	}
+	forged := `{"recipient":"ada@example.com","template_type":"login_code_valid","template_data":{"login_code":"666666","login_url":"https://evil.example/"}}`
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodPost, "/ui/courier"}, // where the mailbox took mail before
+		{http.MethodPost, "/courier/"},
+		{http.MethodPost, "/courier/" + strings.Repeat("A", 26)},
+		{http.MethodPost, b.path + "x"},
+		{http.MethodPost, strings.TrimSuffix(b.path, b.path[len(b.path)-1:])},
+		{http.MethodPost, "/"},
+		{http.MethodGet, b.path},
+		{http.MethodPut, b.path},
+	} {
+		rec := httptest.NewRecorder()
+		b.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, strings.NewReader(forged)))
+		if rec.Code != http.StatusNotFound {
+			t.Errorf("%s %s: %d, want 404", tc.method, tc.path, rec.Code)
+		}
+	}
+	if n := b.count(); n != 0 || printed.Len() != 0 {
+		t.Errorf("forged mail kept (%d) or printed (%q)", n, printed.String())
+	}
+	// The same mail at the secret path is Kratos's, and is shown.
+	rec := httptest.NewRecorder()
+	b.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, b.path, strings.NewReader(forged)))
+	if rec.Code != http.StatusNoContent || b.count() != 1 || !strings.Contains(printed.String(), "666666") {
+		t.Errorf("mail at the secret path: %d, %d kept, printed %q; want 204, 1, its code", rec.Code, b.count(), printed.String())
+	}
+}
+
+// TestMailPrintedEscaped: what the terminal prints of a mail comes from what a user typed
+// (the address, through Kratos) or from the mail itself; an escape sequence in it must reach
+// the terminal as visible text, never as ESC, so it cannot retitle the window, clear the
+// screen, hide a line or rewrite the code shown.
+func TestMailPrintedEscaped(t *testing.T) {
+	var printed strings.Builder
+	b := newMailbox(&printed)
+	body, err := json.Marshal(map[string]any{
+		"recipient":     "ada@example.com\x1b]0;pwned\x07\x1b[2J\r\u202eevil",
+		"template_type": "login_code_valid",
+		"template_data": map[string]string{"login_code": "\x1b[1A\x1b[2K123456\u009b31m"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	b.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, b.path, bytes.NewReader(body)))
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("courier answered %d", rec.Code)
+	}
+	out := strings.TrimSuffix(printed.String(), "\n")
+	for i, r := range out {
+		if !unicode.IsPrint(r) {
+			t.Errorf("printed %q: rune %U at %d reaches the terminal", out, r, i)
+		}
+	}
+	for _, want := range []string{`ada@example.com\x1b]0;pwned\x07\x1b[2J\x0d\u202eevil`, `\x1b[1A\x1b[2K123456\u009b31m`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("printed %q, want %q in it", out, want)
+		}
+	}
+	if got, want := printable(`a\x1b`+"\x1b\xff\U000e0041"), `a\\x1b\x1b\xff\U000e0041`; got != want {
+		t.Errorf("printable = %q, want %q", got, want)
+	}
+}
+
+// TestMailboxPageOnlyOnThisMachine: the mailbox page shows everyone's sign-in codes, so it
+// answers browsers on this machine only, even when -addr puts the UI on another interface; and
+// the mailbox takes mail on a loopback port of its own (TestDemoWithKratos checks the port).
+func TestMailboxPageOnlyOnThisMachine(t *testing.T) {
+	b := newMailbox(io.Discard)
+	rec := httptest.NewRecorder()
+	b.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, b.path, strings.NewReader(`{"recipient":"ada@example.com","template_type":"login_code_valid","template_data":{"login_code":"424242"}}`)))
+	u, err := newUI("http://127.0.0.1:4433", "http://127.0.0.1:4455", nil, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		peer string
+		want int
+	}{{"127.0.0.1:50000", 200}, {"[::1]:50000", 200}, {"[::ffff:127.0.0.1]:50000", 200}, {"192.0.2.7:50000", 403}, {"[2001:db8::7]:50000", 403}} {
+		req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:4455/ui/mailbox", nil)
+		req.RemoteAddr = tc.peer
+		rec := httptest.NewRecorder()
+		u.ServeHTTP(rec, req)
+		if shown := strings.Contains(rec.Body.String(), "424242"); rec.Code != tc.want || shown != (tc.want == 200) {
+			t.Errorf("mailbox page for %s: %d, code shown %v; want %d", tc.peer, rec.Code, shown, tc.want)
+		}
+	}
+}
+
+// TestStartRefusesAnotherHostName: the app and the login UI must be on Kratos's host name, the
+// one its session cookie is set for: -addr localhost:… beside Kratos on 127.0.0.1 would end
+// every sign-in in a redirect loop, so start refuses it and names the address to use.
+func TestStartRefusesAnotherHostName(t *testing.T) {
+	for _, tc := range []struct{ addr, kratos, want string }{
+		{"localhost:4455", "127.0.0.1:4433", "use -addr 127.0.0.1:4455"},
+		{":4455", "127.0.0.1:4433", "use -addr 127.0.0.1:4455"},
+		{"127.0.0.1:4455", "localhost:4433", "use -addr localhost:4455"},
+		{"4455", "127.0.0.1:4433", "want host:port"},
+	} {
+		d, err := start(context.Background(), options{framework: "nethttp", addr: tc.addr, kratosPublic: tc.kratos, kratosAdmin: "127.0.0.1:4434", log: testWriter{t}})
+		if err == nil {
+			d.Close()
+			t.Fatalf("-addr %s beside -kratos-public %s: started", tc.addr, tc.kratos)
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("-addr %s beside -kratos-public %s: %v, want it to say %q", tc.addr, tc.kratos, err, tc.want)
+		}
+	}
+}
+
+// TestOnOriginSendsOtherHostNamesToTheDemo: a browser that opened the demo under another name
+// (http://localhost:4455 for 127.0.0.1:4455) is sent to the same path on the demo's origin
+// before the app builds a return_to Kratos would refuse.
+func TestOnOriginSendsOtherHostNamesToTheDemo(t *testing.T) {
+	h := onOrigin("http://127.0.0.1:4455", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "served")
+	}))
+	for _, tc := range []struct{ url, location string }{
+		{"http://localhost:4455/transfer?a=1", "http://127.0.0.1:4455/transfer?a=1"},
+		{"http://LOCALHOST:4455/", "http://127.0.0.1:4455/"},
+		{"http://evil.example:4455/ui/mailbox", "http://127.0.0.1:4455/ui/mailbox"},
+		{"http://127.0.0.1:4455/transfer", ""},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.url, nil))
+		if tc.location == "" {
+			if rec.Code != http.StatusOK || rec.Body.String() != "served" {
+				t.Errorf("%s: %d %q, want it served", tc.url, rec.Code, rec.Body)
+			}
+		} else if rec.Code != http.StatusTemporaryRedirect || rec.Header().Get("Location") != tc.location {
+			t.Errorf("%s: %d to %q, want 307 to %s", tc.url, rec.Code, rec.Header().Get("Location"), tc.location)
+		}
 	}
 }

@@ -18,6 +18,9 @@ type kratosConfig struct {
 	// nothing else: no CORS, and the session cookie is for Kratos's host name, whatever the
 	// port, so an app on another port of that host receives it.
 	origins []string
+	// courierURL is where Kratos POSTs its emails: the mailbox's loopback listener and its
+	// secret path.
+	courierURL string
 }
 
 // writeKratosConfig writes the identity schema and the Kratos config into dir and returns the
@@ -94,7 +97,7 @@ func writeKratosConfig(dir string, c kratosConfig) (string, error) {
 		"courier": map[string]any{
 			"delivery_strategy": "http",
 			"http": map[string]any{"request_config": map[string]any{
-				"url":    c.appURL + courierPath,
+				"url":    c.courierURL,
 				"method": "POST",
 				"body":   "base64://" + base64.StdEncoding.EncodeToString([]byte(courierBody)),
 			}},

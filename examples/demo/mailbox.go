@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,10 +11,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
-
-// courierPath is where Kratos POSTs its emails (courier.delivery_strategy: http).
-const courierPath = "/ui/courier"
 
 // mail is one email Kratos sent.
 type mail struct {
@@ -60,18 +61,30 @@ func (m mail) Note() string { return m.purpose().note }
 // Kind is the purpose as a CSS class: sign-in, sign-up, verify, recovery or other.
 func (m mail) Kind() string { return m.purpose().class }
 
-// mailbox keeps the emails in memory and prints each code to the terminal.
+// mailbox keeps the emails in memory and prints each code to the terminal. The mailbox page
+// features the newest sign-in code, so a mail from anyone but the demo's Kratos would put a
+// stranger's code and link in front of the person signing in: the mailbox takes mail only at
+// its courier path, which carries a secret drawn for each run. Kratos learns it from its config
+// file (in the demo's private temp dir); no web page or other local process can guess it.
 type mailbox struct {
 	log     io.Writer
+	path    string // /courier/<secret>
 	mu      sync.Mutex
 	mails   []mail
 	arrived chan struct{} // closed and replaced when a mail arrives
 }
 
-func newMailbox(log io.Writer) *mailbox { return &mailbox{log: log, arrived: make(chan struct{})} }
+func newMailbox(log io.Writer) *mailbox {
+	return &mailbox{log: log, path: "/courier/" + rand.Text(), arrived: make(chan struct{})}
+}
 
-// ServeHTTP receives one email from Kratos's HTTP courier.
+// ServeHTTP receives one email from Kratos's HTTP courier (courier.delivery_strategy: http) at
+// the secret path. Anything else is answered 404 and neither kept nor printed.
 func (b *mailbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || subtle.ConstantTimeCompare([]byte(r.URL.Path), []byte(b.path)) != 1 {
+		http.NotFound(w, r)
+		return
+	}
 	var body struct {
 		Recipient    string                     `json:"recipient"`
 		TemplateType string                     `json:"template_type"`
@@ -102,13 +115,16 @@ func (b *mailbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	close(b.arrived)
 	b.arrived = make(chan struct{})
 	b.mu.Unlock()
+	// The recipient and the code come from what a user typed: escaped, they cannot drive the
+	// terminal.
+	label, to, code := printable(m.Label()), printable(m.To), printable(m.Code)
 	switch {
 	case m.Code != "" && m.Kind() == "sign-in":
-		fmt.Fprintf(b.log, "✉  %s for %s: %s\n", m.Label(), m.To, m.Code)
+		fmt.Fprintf(b.log, "✉  %s for %s: %s\n", label, to, code)
 	case m.Code != "":
-		fmt.Fprintf(b.log, "✉  %s for %s: %s (%s)\n", m.Label(), m.To, m.Code, m.Note())
+		fmt.Fprintf(b.log, "✉  %s for %s: %s (%s)\n", label, to, code, m.Note())
 	default:
-		fmt.Fprintf(b.log, "✉  %s for %s\n", m.Label(), m.To)
+		fmt.Fprintf(b.log, "✉  %s for %s\n", label, to)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -163,4 +179,32 @@ func (b *mailbox) count() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.mails)
+}
+
+// printable returns s with everything a terminal would act on instead of print written as a Go
+// escape: control characters (ESC starts the escape sequences that move the cursor, recolour,
+// retitle the window or write the clipboard), invisible format characters such as the
+// bidirectional overrides that reorder a line, and invalid UTF-8. A backslash is doubled, so
+// an escape seen in the output was made here.
+func printable(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\\':
+			b.WriteString(`\\`)
+		case unicode.IsPrint(r):
+			b.WriteRune(r)
+		case r < 0x80:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r <= 0xffff:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			fmt.Fprintf(&b, `\U%08x`, r)
+		}
+		i += n
+	}
+	return b.String()
 }

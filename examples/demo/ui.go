@@ -7,7 +7,9 @@ import (
 	"html/template"
 	"io"
 	"log"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sort"
 	"strings"
@@ -28,12 +30,13 @@ type ui struct {
 	client  *http.Client
 	mail    *mailbox
 	pages   map[string]*template.Template
+	mux     *http.ServeMux
 }
 
 // flowKinds are the browser flows the UI renders, by their path under /self-service/.
 var flowKinds = []string{"login", "registration", "settings", "verification", "recovery"}
 
-func newUI(public, app string, origins []string, mail *mailbox) (http.Handler, error) {
+func newUI(public, app string, origins []string, mail *mailbox) (*ui, error) {
 	u := &ui{
 		public:  public,
 		app:     app,
@@ -54,17 +57,20 @@ func newUI(public, app string, origins []string, mail *mailbox) (http.Handler, e
 		u.pages[name] = t
 	}
 	mux := http.NewServeMux()
+	u.mux = mux
 	for _, kind := range flowKinds {
 		mux.HandleFunc("GET /ui/"+kind, func(w http.ResponseWriter, r *http.Request) { u.flow(w, r, kind) })
 	}
 	mux.HandleFunc("GET /ui/error", u.error)
 	mux.HandleFunc("GET /ui/mailbox", u.mailbox)
-	mux.Handle("POST "+courierPath, mail)
 	mux.HandleFunc("GET /ui/{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/ui/settings", http.StatusSeeOther)
 	})
-	return mux, nil
+	return u, nil
 }
+
+// ServeHTTP serves the pages under /ui/.
+func (u *ui) ServeHTTP(w http.ResponseWriter, r *http.Request) { u.mux.ServeHTTP(w, r) }
 
 // Kratos's flow, as far as the UI renders it.
 type (
@@ -199,6 +205,16 @@ type returnToHint struct {
 	Allowed string // the origins Kratos accepts now
 	Origin  string // the refused one
 	More    bool   // the demo runs with -allow-origin already
+	// Instead is set when the refused URL's host name is not Kratos's (localhost for
+	// 127.0.0.1): Kratos's session cookie never reaches that name, so allowing its origin
+	// would only turn the error into a redirect loop. Instead is the same URL on Kratos's host
+	// name, which the page tells the person to open.
+	Instead     string
+	KratosHost  string // the host name Kratos sets its cookie for
+	RefusedHost string // the refused URL's host name
+	// InsteadOrigin is Instead's origin when Kratos does not accept it yet: the demo must be
+	// restarted with -allow-origin and it.
+	InsteadOrigin string
 }
 
 type mailboxPage struct {
@@ -446,18 +462,38 @@ func (u *ui) error(w http.ResponseWriter, r *http.Request) {
 // returnToHint explains a return_to Kratos refused: the demo's Kratos accepts only the demo's
 // origin and those given with -allow-origin.
 func (u *ui) returnToHint(reason string) *returnToHint {
+	allowed := append([]string{u.app}, u.origins...)
 	h := &returnToHint{
-		Allowed: strings.Join(append([]string{u.app}, u.origins...), ", "),
+		Allowed: strings.Join(allowed, ", "),
 		Origin:  "http://127.0.0.1:8080",
 		More:    len(u.origins) > 0,
 	}
 	// The reason quotes the URL: Requested return_to URL "http://…" is not allowed.
-	if i := strings.IndexByte(reason, '"'); i >= 0 {
-		if j := strings.IndexByte(reason[i+1:], '"'); j > 0 {
-			if ru, err := url.Parse(reason[i+1 : i+1+j]); err == nil && ru.Host != "" {
-				h.Origin = ru.Scheme + "://" + ru.Host
-			}
-		}
+	i := strings.IndexByte(reason, '"')
+	if i < 0 {
+		return h
+	}
+	j := strings.IndexByte(reason[i+1:], '"')
+	if j <= 0 {
+		return h
+	}
+	ru, err := url.Parse(reason[i+1 : i+1+j])
+	if err != nil || ru.Host == "" || (ru.Scheme != "http" && ru.Scheme != "https") {
+		return h
+	}
+	h.Origin = ru.Scheme + "://" + strings.ToLower(ru.Host)
+	kratosHost := hostOf(u.public)
+	if strings.EqualFold(ru.Hostname(), kratosHost) {
+		return h
+	}
+	alt := *ru
+	alt.Host = kratosHost
+	if ru.Port() != "" {
+		alt.Host = net.JoinHostPort(kratosHost, ru.Port())
+	}
+	h.Instead, h.KratosHost, h.RefusedHost = alt.String(), kratosHost, ru.Hostname()
+	if o := alt.Scheme + "://" + alt.Host; !contains(allowed, o) {
+		h.InsteadOrigin = o
 	}
 	return h
 }
@@ -466,8 +502,24 @@ func (u *ui) fail(w http.ResponseWriter, r *http.Request, status int, title stri
 	u.render(w, r, status, "error", &errorPage{chrome: chrome{Title: title}, Paragraphs: paragraphs}, "")
 }
 
+// mailbox shows the emails, sign-in codes included, to a browser on this machine only: with
+// -addr on another interface, the rest of the network gets the login UI but not the codes.
 func (u *ui) mailbox(w http.ResponseWriter, r *http.Request) {
+	if !fromLoopback(r) {
+		u.fail(w, r, http.StatusForbidden, "The dev mailbox is for this machine only", "It shows everyone's sign-in codes, so it answers only browsers on the machine that runs the demo.")
+		return
+	}
 	u.render(w, r, http.StatusOK, "mailbox", &mailboxPage{chrome: chrome{Title: "Dev mailbox"}, Mails: u.mail.list()}, "")
+}
+
+// fromLoopback reports whether r comes from this machine.
+func fromLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // render writes a page with the signed-in user in its header; address, when known, is that
