@@ -4,6 +4,6 @@
 // names).
 //
 //	ORY_SDK_URL=http://127.0.0.1:4433 go run ./prometheus   # in examples/
-//	curl -H "X-Session-Token: $TOKEN" localhost:8080/transfer
-//	curl -s localhost:8080/metrics | grep '^orymfa_'
+//	curl -H "X-Session-Token: $TOKEN" 127.0.0.1:8080/transfer
+//	curl -s 127.0.0.1:8080/metrics | grep '^orymfa_'
 package main

@@ -28,5 +28,5 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Fatal(http.ListenAndServe("localhost:8080", nil))
+	log.Fatal(http.ListenAndServe("127.0.0.1:8080", nil))
 }

@@ -16,8 +16,7 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", "localhost:8080", "address to listen on")
-	appURL := flag.String("app-url", "http://localhost:8080", "the app's public origin, for return_to")
+	addr, appURL := flags(flag.CommandLine)
 	flag.Parse()
 	app, err := newApp(os.Getenv("ORY_SDK_URL"), *appURL, prometheus.NewRegistry())
 	if err != nil {
@@ -25,6 +24,16 @@ func main() {
 	}
 	log.Printf("listening on http://%s (metrics at /metrics)", *addr)
 	log.Fatal(http.ListenAndServe(*addr, app))
+}
+
+// flags defines -addr and -app-url on fs. Both default to 127.0.0.1, not localhost: Ory's
+// session cookie is set for the host name Ory is reached at (127.0.0.1 for a local Kratos such
+// as the demo's), and a browser never sends it to localhost, so an app at localhost would send
+// a signed-in user to sign in again and again.
+func flags(fs *flag.FlagSet) (addr, appURL *string) {
+	addr = fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	appURL = fs.String("app-url", "http://127.0.0.1:8080", "the app's public origin, for return_to")
+	return addr, appURL
 }
 
 // newApp builds the app: the orymfa metrics go through an OpenTelemetry MeterProvider to the

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"flag"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -109,4 +112,34 @@ func sample(body, name string, labels ...string) (float64, bool) {
 		return 0, false
 	}
 	return found[0], true
+}
+
+// TestDefaultsToLoopbackIP: run without flags, the app listens on 127.0.0.1 and sends browsers
+// back (return_to) to 127.0.0.1, the host Ory's cookie is set for when Ory runs on this
+// machine (as the demo's Kratos does), never to localhost, which that cookie never reaches.
+func TestDefaultsToLoopbackIP(t *testing.T) {
+	fs := flag.NewFlagSet("prometheus", flag.ContinueOnError)
+	addr, appURL := flags(fs)
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if host, _, err := net.SplitHostPort(*addr); err != nil || host != "127.0.0.1" {
+		t.Errorf("-addr defaults to %q, want 127.0.0.1:PORT", *addr)
+	}
+	ory := orymfatest.NewServer(t)
+	handler, err := newApp(ory.URL, *appURL, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "http://"+*addr+"/transfer", nil)
+	req.Header.Set("Accept", "text/html")
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, req)
+	loc, err := url.Parse(rec.Header().Get("Location"))
+	if err != nil || rec.Code != http.StatusSeeOther {
+		t.Fatalf("browser GET /transfer: %d to %q, want 303 to the login", rec.Code, rec.Header().Get("Location"))
+	}
+	if got, want := loc.Query().Get("return_to"), "http://"+*addr+"/transfer"; got != want {
+		t.Errorf("return_to = %q, want %q", got, want)
+	}
 }
