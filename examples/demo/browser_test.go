@@ -32,8 +32,9 @@ const chromiumPath = "/usr/bin/chromium"
 // mailbox, enter it and land back on the route with the identity shown; then enroll TOTP in
 // the settings. On the way it checks what a person sees: the UI pages' header names the
 // signed-in user (or says "Signed out"), the mailbox labels each mail and puts the newest
-// sign-in code first, Kratos's error page shows its sentences apart, and an app at another
-// origin allowed with -allow-origin gets the browser back with the session. The app's own
+// sign-in code first, Kratos's error page shows its sentences apart, the demo opened at
+// localhost moves to 127.0.0.1, and an app at another origin allowed with -allow-origin gets
+// the browser back with the session. The app's own
 // pages get the same header: the public home page says "Signed out", or names the aal1
 // session that still owes its second factor, or the user. Screenshots of each step go to
 // screenshots/<framework>/. With -short it is skipped.
@@ -222,6 +223,18 @@ func stepUpInBrowser(t *testing.T, framework, appBin, chromium string) {
 	)
 	if !strings.HasPrefix(loginURL, d.appURL+"/ui/login?flow=") {
 		t.Errorf("login with return_to on %s went to %s, want the login page", ownApp.URL, loginURL)
+	}
+
+	// The demo opened at localhost, the name people type, is sent to 127.0.0.1, the host
+	// Kratos's cookie is for, and on to the login: no error page, and no redirect loop later.
+	var atLogin string
+	run("the demo opened at localhost",
+		chromedp.Navigate(strings.Replace(transfer, "127.0.0.1", "localhost", 1)),
+		chromedp.WaitVisible(`input[name="identifier"]`, chromedp.ByQuery),
+		chromedp.Location(&atLogin),
+	)
+	if !strings.HasPrefix(atLogin, d.appURL+"/ui/login?flow=") {
+		t.Errorf("the demo opened at localhost went to %s, want the login page at %s", atLogin, d.appURL)
 	}
 
 	// 1. The money route sends an anonymous visitor to sign in.
