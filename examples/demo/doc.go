@@ -6,8 +6,14 @@
 //   - a minimal self-service UI for Kratos's browser flows under /ui/, whose header names the
 //     signed-in user and the session's AAL, and a dev mailbox (/ui/mailbox) that shows the
 //     emails Kratos sends, labelled by purpose with the newest sign-in code on top (codes are
-//     printed to the terminal too);
+//     printed to the terminal too, escaped). Kratos posts each email to a loopback port of the
+//     mailbox's own, at a path with a secret drawn for each run; nothing else can deliver one,
+//     and the page answers browsers on this machine only;
 //   - the chosen example app (examples/<framework>), reached at http://127.0.0.1:4455/.
+//
+// Everything is on Kratos's host name (127.0.0.1 by default), the one its session cookie is
+// for: a request that reaches the demo under another name (localhost) is sent to the demo's
+// origin, and -addr on another host than -kratos-public is refused.
 //
 // The UI and the app share one origin: the demo serves /ui/ itself and forwards every other
 // request to the example, which runs as its own process on a free loopback port, exactly as a
