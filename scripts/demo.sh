@@ -17,7 +17,9 @@ everything.
 Frameworks: nethttp, chi, gin, echo (v4), echov5, fiber (v2), fiberv3
 
 Flags:
-  -addr HOST:PORT           the app and the login UI (default 127.0.0.1:4455)
+  -addr HOST:PORT           the app and the login UI (default 127.0.0.1:4455), on the host
+                            of -kratos-public, which Kratos's session cookie is set for
+                            (open the demo at that host too: localhost is sent there)
   -kratos-public HOST:PORT  Kratos's public API (default 127.0.0.1:4433)
   -kratos-admin HOST:PORT   Kratos's admin API (default 127.0.0.1:4434)
   -allow-origin ORIGIN      another app Kratos may send browsers back to after sign-in

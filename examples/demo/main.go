@@ -41,7 +41,7 @@ func main() {
 // -h (without building anything); TestDemoScriptHelp keeps the two in step.
 func (o *options) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.framework, "framework", "nethttp", "example to run: nethttp, chi, gin, echo, echov5, fiber or fiberv3")
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:4455", "address of the app and the login UI")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:4455", "address of the app and the login UI, on the host of -kratos-public (Kratos's session cookie is set for it)")
 	fs.StringVar(&o.kratosPublic, "kratos-public", "127.0.0.1:4433", "address of Kratos's public API")
 	fs.StringVar(&o.kratosAdmin, "kratos-admin", "127.0.0.1:4434", "address of Kratos's admin API")
 	fs.StringVar(&o.kratosBin, "kratos", "", "Kratos binary (default: $ORYMFA_KRATOS_BIN or scripts/build-kratos.sh)")
