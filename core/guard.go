@@ -74,6 +74,8 @@ func (g *Guard) Check(ctx context.Context, r *Request) Decision {
 	return d
 }
 
+// check is Check without the observer. It reads in the order it decides: find the session,
+// apply the route's policy, re-check with Ory before a denial, answer.
 func (g *Guard) check(ctx context.Context, r *Request) Decision {
 	v := g.v
 	now := v.nanos() // once on the cached path: reading the clock is a visible part of it
