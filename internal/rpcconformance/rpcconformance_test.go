@@ -16,3 +16,6 @@ func TestTransports(t *testing.T) {
 		t.Run(tr.Name, func(t *testing.T) { rpcconformance.Run(t, tr) })
 	}
 }
+
+// TestGateway: a grpc-gateway in front of the gRPC server passes a browser's cookie.
+func TestGateway(t *testing.T) { rpcconformance.RunGateway(t) }
