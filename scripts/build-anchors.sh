@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# build-anchors.sh builds the proxies the loopback benchmark compares orymfa with (its -anchors
-# mode) from Go modules into the cache build-kratos.sh uses, and prints each binary's path, one
-# per line, in the order asked (default: oathkeeper, then heimdall). A cached binary is reused.
+# build-anchors.sh builds the proxies BenchmarkAnchors (benchmarks/anchors_test.go) compares
+# orymfa with from Go modules into the cache build-kratos.sh uses, and prints each binary's path,
+# one per line, in the order asked (default: oathkeeper, then heimdall). A cached binary is
+# reused; the benchmark runs this script itself.
 #
 #   scripts/build-anchors.sh                    # both
 #   scripts/build-anchors.sh heimdall           # only Heimdall
