@@ -95,7 +95,9 @@ func requestFromMetadata(ctx context.Context) core.Request {
 		Authorization: first(metadata.ValueFromIncomingContext(ctx, "authorization")),
 	}
 	cookies := metadata.ValueFromIncomingContext(ctx, "cookie")
-	if gw := metadata.ValueFromIncomingContext(ctx, "grpcgateway-cookie"); len(gw) > 0 {
+	if gw := metadata.ValueFromIncomingContext(ctx, "grpcgateway-cookie"); len(cookies) == 0 {
+		cookies = gw // both are copies already: no append (and allocation) when one is empty
+	} else {
 		cookies = append(cookies, gw...)
 	}
 	if len(cookies) > 0 {
