@@ -34,6 +34,6 @@ M = [
  ("core/ory.go", "			if p != nil {\n				panic(p)\n			}", "", "the observer swallows a panic of the whoami call"),
  ("core/context.go", "if g == nil || g.by != v {", "if g == nil || g.by == nil {", "context session from another verifier (by pointer)"),
  ("core/guard.go", "\t\t\tcred = v.names.extract(r) // the earlier guard read it; here only a denial needs it\n", "", "a stacked guard re-checks and answers without the request's credential"),
- ("core/ory.go", "if errors.Is(err, flight.ErrLeft) {", "if false {", "a request that gave up waiting for whoami gets no 503/504 of its own"),
+ ("core/ory.go", "if errors.Is(err, flight.ErrLeft) {", "if errors.Is(err, flight.ErrLeft) && false {", "a request that gave up waiting for whoami gets no 503/504 of its own"),
  ("core/internal/flight/flight.go", "if err != nil && c.ctx.Err() != nil {", "if false {", "a caller that joins an abandoned call gets its cancellation"),
 ]

@@ -158,6 +158,7 @@ func TestAbandonedCallIsRetried(t *testing.T) {
 	wait.For(t, "the first caller to leave", func() bool { return g.waitersOf("k") == 0 })
 	done := make(chan error, 1)
 	go func() { _, err := g.Do(context.Background(), "k", fn); done <- err }()
+	wait.For(t, "the late caller to join", func() bool { return g.waitersOf("k") == 1 })
 	close(firstMayEnd)
 	if err := <-done; err != nil {
 		t.Fatalf("the late caller failed: %v", err)
