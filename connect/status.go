@@ -123,7 +123,7 @@ func DecisionError(d *Decision) *connect.Error {
 // challenge is the RFC 9470 challenge the core built for the denial, if any.
 func challenge(d *Decision) string { return d.Header.Get("WWW-Authenticate") }
 
-// oryBody is the part of the core's JSON denial (Ory's error shape) the status repeats: the
+// oryBody is the part of the core's JSON denial (Ory's error shape) the error repeats: the
 // texts and details the core wrote, so that no wording is decided here.
 type oryBody struct {
 	Error struct {
