@@ -3,6 +3,7 @@ module github.com/orymfa/orymfa/examples
 go 1.26.0
 
 require (
+	connectrpc.com/connect v1.21.1
 	github.com/chromedp/chromedp v0.14.2
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-chi/chi/v5 v5.5.0
@@ -13,11 +14,13 @@ require (
 	github.com/ory/client-go v1.22.92
 	github.com/orymfa/orymfa v0.2.0
 	github.com/orymfa/orymfa/chi v0.2.0
+	github.com/orymfa/orymfa/connect v0.2.0
 	github.com/orymfa/orymfa/echo v0.2.0
 	github.com/orymfa/orymfa/echo/v5 v5.2.0
 	github.com/orymfa/orymfa/fiber v0.2.0
 	github.com/orymfa/orymfa/fiber/v3 v3.2.0
 	github.com/orymfa/orymfa/gin v0.2.0
+	github.com/orymfa/orymfa/grpc v0.2.0
 	github.com/orymfa/orymfa/internal v0.2.0
 	github.com/orymfa/orymfa/otel v0.2.0
 	github.com/pquerna/otp v1.5.0
@@ -25,6 +28,8 @@ require (
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/exporters/prometheus v0.69.0
 	go.opentelemetry.io/otel/sdk/metric v1.47.0
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c
+	google.golang.org/grpc v1.85.0
 )
 
 require (
@@ -88,24 +93,26 @@ require (
 	go.opentelemetry.io/otel/sdk v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	golang.org/x/arch v0.22.0 // indirect
-	golang.org/x/crypto v0.57.0 // indirect
-	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
-	golang.org/x/sync v0.24.0 // indirect
-	golang.org/x/sys v0.48.0 // indirect
-	golang.org/x/text v0.42.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
+	google.golang.org/protobuf v1.36.12
 )
 
 replace (
 	github.com/orymfa/orymfa => ../
 	github.com/orymfa/orymfa/chi => ../chi
+	github.com/orymfa/orymfa/connect => ../connect
 	github.com/orymfa/orymfa/echo => ../echo
 	github.com/orymfa/orymfa/echo/v5 => ../echo/v5
 	github.com/orymfa/orymfa/fiber => ../fiber
 	github.com/orymfa/orymfa/fiber/v3 => ../fiber/v3
 	github.com/orymfa/orymfa/gin => ../gin
+	github.com/orymfa/orymfa/grpc => ../grpc
 	github.com/orymfa/orymfa/internal => ../internal
 	github.com/orymfa/orymfa/otel => ../otel
 )
