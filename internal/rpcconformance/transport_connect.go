@@ -80,17 +80,22 @@ func H2CClient() *http.Client {
 // connectClient is a Connect client in one protocol.
 type connectClient struct {
 	tb     testing.TB
-	base   string
 	hc     *http.Client
-	opts   []connect.ClientOption
+	unary  map[string]*connect.Client[wrapperspb.StringValue, wrapperspb.StringValue]
 	stream *connect.Client[wrapperspb.StringValue, wrapperspb.StringValue]
 }
 
 // NewConnectClient is a Connect client of the served app in the protocol opts choose (none:
 // the Connect protocol; connect.WithGRPC(); connect.WithGRPCWeb()), over h2c.
 func NewConnectClient(tb testing.TB, base string, opts ...connect.ClientOption) Client {
-	c := &connectClient{tb: tb, base: base, hc: H2CClient(), opts: opts}
+	c := &connectClient{tb: tb, hc: H2CClient(), unary: map[string]*connect.Client[wrapperspb.StringValue, wrapperspb.StringValue]{}}
 	tb.Cleanup(c.hc.CloseIdleConnections)
+	for _, m := range append([]string{AdminPing}, UnaryMethods...) {
+		if m != AdminPing {
+			m = "/" + Service + "/" + m
+		}
+		c.unary[m] = connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](c.hc, base+m, opts...)
+	}
 	c.stream = connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](c.hc, base+Watch, opts...)
 	return c
 }
@@ -114,7 +119,10 @@ func setHeaders(h http.Header, c Call) {
 }
 
 func (c *connectClient) Unary(ctx context.Context, method string, call Call) Result {
-	client := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](c.hc, c.base+method, c.opts...)
+	client := c.unary[method]
+	if client == nil {
+		c.tb.Fatalf("no method %s", method)
+	}
 	req := connect.NewRequest(wrapperspb.String("hi"))
 	setHeaders(req.Header(), call)
 	resp, err := client.CallUnary(ctx, req)
