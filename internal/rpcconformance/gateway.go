@@ -32,14 +32,14 @@ func GatewayHeaderMatcher(key string) (string, bool) {
 
 // ServeGateway serves a grpc-gateway on 127.0.0.1:0 that maps GET /v1/{Method} to the unary
 // methods of the test service on the gRPC server at addr, as generated gateway code does, and
-// returns its base URL.
-func ServeGateway(tb testing.TB, addr string) string {
+// returns its base URL. opts configure the gateway's mux (e.g. GatewayHeaderMatcher).
+func ServeGateway(tb testing.TB, addr string, opts ...runtime.ServeMuxOption) string {
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = conn.Close() })
-	mux := runtime.NewServeMux(runtime.WithIncomingHeaderMatcher(GatewayHeaderMatcher))
+	mux := runtime.NewServeMux(opts...)
 	for _, m := range UnaryMethods {
 		method, pattern := "/"+Service+"/"+m, "/v1/"+m
 		err := mux.HandlePath(http.MethodGet, pattern, func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
@@ -107,9 +107,9 @@ func gatewayGet(t *testing.T, base, m string, h http.Header) (int, Result) {
 
 // RunGateway puts a grpc-gateway in front of the grpc module's interceptors and calls it as a
 // browser would (its Cookie header, the Ory session cookie among the app's own) and as an API
-// client (X-Session-Token, passed on by GatewayHeaderMatcher): the guard sees the credentials,
-// only the Ory cookie goes to Ory, and a denial reaches the HTTP client as the gateway's
-// status JSON with the same ErrorInfo.
+// client (Authorization, and X-Session-Token, which only GatewayHeaderMatcher passes on): the
+// guard sees the credentials, only the Ory cookie goes to Ory, and a denial reaches the HTTP
+// client as the gateway's status JSON with the same ErrorInfo.
 func RunGateway(t *testing.T) {
 	for _, backend := range []string{"kratos", "kit"} {
 		if backend == "kratos" && testing.Short() {
@@ -117,10 +117,12 @@ func RunGateway(t *testing.T) {
 		}
 		t.Run(backend, func(t *testing.T) {
 			o, other := backends(t, backend, codeMFA)
-			var base string
+			var base, plain string // with GatewayHeaderMatcher, and grpc-gateway's defaults
 			gateway := Transport{Name: "grpc-gateway", HeaderChallenge: true, Serve: func(tb testing.TB, app App) Client {
-				base = ServeGateway(tb, ServeGRPC(tb, app))
-				return nil // the calls below go through the gateway over HTTP
+				addr := ServeGRPC(tb, app)
+				base = ServeGateway(tb, addr, runtime.WithIncomingHeaderMatcher(GatewayHeaderMatcher))
+				plain = ServeGateway(tb, addr)
+				return nil // the calls below go through the gateways over HTTP
 			}}
 			e := newEnv(t, gateway, o, other, core.Config{})
 
@@ -134,6 +136,16 @@ func RunGateway(t *testing.T) {
 			status, r = gatewayGet(t, base, "AAL2", http.Header{"X-Session-Token": {u.token}})
 			if status != http.StatusForbidden {
 				t.Fatalf("aal1 through the gateway: HTTP %d", status)
+			}
+			e.denied(r, codes.PermissionDenied, "SESSION_AAL2_REQUIRED", flowURL(o.url(), "login", "aal=aal2"), challengeAAL2, false)
+			// Without the header matcher grpc-gateway drops X-Session-Token: no session at all.
+			if status, r = gatewayGet(t, plain, "AAL2", http.Header{"X-Session-Token": {u.token}}); status != http.StatusUnauthorized {
+				t.Fatalf("a token through the default gateway: HTTP %d", status)
+			}
+			e.denied(r, codes.Unauthenticated, "SESSION_INACTIVE", flowURL(o.url(), "login", ""), challengeLogin, false)
+			// Authorization is forwarded by default.
+			if status, r = gatewayGet(t, plain, "AAL2", http.Header{"Authorization": {"Bearer " + u.token}}); status != http.StatusForbidden {
+				t.Fatalf("a bearer token through the default gateway: HTTP %d", status)
 			}
 			e.denied(r, codes.PermissionDenied, "SESSION_AAL2_REQUIRED", flowURL(o.url(), "login", "aal=aal2"), challengeAAL2, false)
 
