@@ -10,6 +10,7 @@ import (
 	"connectrpc.com/connect"
 
 	orymfa "github.com/orymfa/orymfa/connect"
+	"github.com/orymfa/orymfa/core"
 	"github.com/orymfa/orymfa/orymfatest"
 )
 
@@ -77,7 +78,8 @@ func streamHandler(ctx context.Context, conn connect.StreamingHandlerConn) error
 // BenchmarkInterceptor calls a unary and a streaming procedure in process for many distinct
 // aal2 sessions, by cookie and by token, in two cases of one run: bare (the handler alone)
 // and cached (the interceptor with RequireAAL2 for the procedures, every session in the
-// verifier's cache: no call to Ory). The sub-benchmarks are named for benchstat:
+// verifier's cache: no call to Ory), with the core's Check alone for reference (case=core).
+// The sub-benchmarks are named for benchstat:
 //
 //	go test -run '^$' -bench Interceptor -benchmem -count 6 . | tee new.txt
 //	go tool -modfile=$(git rev-parse --show-toplevel)/benchmarks/go.mod benchstat -col /case new.txt
@@ -111,6 +113,16 @@ func BenchmarkInterceptor(b *testing.B) {
 			})
 		}
 		ctx := context.Background()
+		// The core's own cost, for reference: the guard's Check on the same credentials,
+		// without the interceptor (case=cached minus case=core is what this package adds).
+		guard := core.MustGuard(core.RequireAAL2, core.WithVerifier(v), core.WithMode(core.ModeAPI))
+		run("rpc=unary/cred="+cred+"/case=core", func(n int) error {
+			req := core.Request{SessionToken: hs[n].Get("X-Session-Token"), Cookie: hs[n].Get("Cookie")}
+			if d := guard.Check(ctx, &req); !d.Allowed() {
+				return d.Err
+			}
+			return nil
+		})
 		run("rpc=unary/cred="+cred+"/case=bare", func(n int) error { _, err := unaryHandler(ctx, reqs[n]); return err })
 		run("rpc=unary/cred="+cred+"/case=cached", func(n int) error { _, err := unary(ctx, reqs[n]); return err })
 		run("rpc=stream/cred="+cred+"/case=bare", func(n int) error { return streamHandler(ctx, conns[n]) })

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/orymfa/orymfa/core"
 	orymfa "github.com/orymfa/orymfa/grpc"
 	"github.com/orymfa/orymfa/orymfatest"
 )
@@ -48,6 +49,13 @@ func benchContexts(b *testing.B, srv *orymfatest.Server, cred string) []context.
 
 func handler(ctx context.Context, req any) (any, error) { return req, nil }
 
+func first(v []string) string {
+	if len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // fakeStream is a grpc.ServerStream that only has a context.
 type fakeStream struct {
 	grpc.ServerStream
@@ -66,7 +74,8 @@ func streamHandler(srv any, ss grpc.ServerStream) error {
 // BenchmarkInterceptor calls a unary and a streaming method in process for many distinct aal2
 // sessions, by token and by grpc-gateway cookie, in two cases of one run: bare (the handler
 // alone) and cached (the interceptor with RequireAAL2 for the method, every session in the
-// verifier's cache: no call to Ory). The sub-benchmarks are named for benchstat:
+// verifier's cache: no call to Ory), with the core's Check alone for reference (case=core).
+// The sub-benchmarks are named for benchstat:
 //
 //	go test -run '^$' -bench Interceptor -benchmem -count 6 . | tee new.txt
 //	go tool -modfile=$(git rev-parse --show-toplevel)/benchmarks/go.mod benchstat -col /case new.txt
@@ -86,6 +95,25 @@ func BenchmarkInterceptor(b *testing.B) {
 			}
 		}
 		before := srv.Calls()
+		// The core's own cost, for reference: the guard's Check on the same credentials,
+		// without the interceptor (case=cached minus case=core is what this package adds).
+		guard := core.MustGuard(core.RequireAAL2, core.WithVerifier(v), core.WithMode(core.ModeAPI))
+		reqs := make([]core.Request, len(ctxs))
+		for i, ctx := range ctxs {
+			md, _ := metadata.FromIncomingContext(ctx)
+			reqs[i] = core.Request{SessionToken: first(md["x-session-token"]), Cookie: first(md["grpcgateway-cookie"])}
+		}
+		b.Run("rpc=unary/cred="+cred+"/case=core", func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				req := reqs[i%len(reqs)]
+				if d := guard.Check(context.Background(), &req); !d.Allowed() {
+					b.Fatal(d.Outcome)
+				}
+				i++
+			}
+		})
 		b.Run("rpc=unary/cred="+cred+"/case=bare", func(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
