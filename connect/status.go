@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -105,7 +106,7 @@ func DecisionError(d *Decision) *connect.Error {
 	}
 	msg := body.Error.Message
 	if body.Error.Reason != "" {
-		msg += " " + body.Error.Reason
+		msg = strings.TrimSuffix(msg, ".") + ". " + body.Error.Reason
 	}
 	err := connect.NewError(code, errors.New(msg))
 	for _, m := range details {

@@ -3,6 +3,7 @@ package orymfa
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -105,7 +106,7 @@ func DecisionStatus(d *Decision) *status.Status {
 	}
 	msg := body.Error.Message
 	if body.Error.Reason != "" {
-		msg += " " + body.Error.Reason
+		msg = strings.TrimSuffix(msg, ".") + ". " + body.Error.Reason
 	}
 	st := status.New(code, msg)
 	if withDetails, err := st.WithDetails(details...); err == nil {
