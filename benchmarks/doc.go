@@ -9,8 +9,8 @@
 //     and with the cache off (nocache, a whoami call per request), under 32 concurrent
 //     workers presenting Kratos's own session cookie among app cookies. Besides sec/op it
 //     reports req/s, the 50th and 99th percentile latency, this process's CPU per request
-//     (load generator and app; Kratos excluded), whoami calls per request (Kratos's own
-//     counter) and the TCP connections the verifier opened to Ory (through a counting
+//     (load generator and app; Kratos excluded), whoami calls per million requests (Kratos's
+//     own counter) and the TCP connections the verifier opened to Ory (through a counting
 //     forwarder, so the verifier keeps the transport the core builds).
 //   - BenchmarkAnchors: the same load in front of what users would run instead, against the
 //     same Kratos in the same run: Oathkeeper and Heimdall as proxies (built from their Go
@@ -26,7 +26,7 @@
 //
 //	go test -run '^$' -bench . -benchmem -count 5 -timeout 60m \
 //	    ./nethttp ./chi ./gin ./echo ./echo/v5 ./fiber ./fiber/v3 ./benchmarks | tee bench.txt
-//	go tool benchstat -col /case bench.txt
+//	go tool benchstat -table .config,.name -col /case bench.txt
 //
 // The soak (soak_test.go, behind the soak build tag) runs mixed traffic through one adapter
 // against Kratos with its sessions in SQLite, stops Kratos midway, starts it again, and fails

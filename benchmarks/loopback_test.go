@@ -13,7 +13,7 @@ import (
 // middleware snippet does). conns is how many TCP connections the verifier opened to Ory since
 // its app started (the forwarder's count, over every run of the cell). Compare the cases with
 //
-//	go tool benchstat -col /case bench.txt
+//	go tool benchstat -table .config,.name -col /case bench.txt
 func BenchmarkLoopback(b *testing.B) {
 	bd := kratosBed(b)
 	for _, a := range conformance.Adapters {
