@@ -11,8 +11,9 @@
 //	})
 //
 // chi middleware is plain net/http middleware, so this package is the net/http adapter
-// (github.com/orymfa/orymfa/nethttp) under chi's name, with options of its own type; it
-// imports nothing of chi at run time. Stacked guards (r.Use on a group, r.With on a route)
+// (github.com/orymfa/orymfa/nethttp) under chi's name: its [Option] and [DenyHandler] are
+// nethttp's own types (aliases), so the two packages' options mix, and it imports nothing of
+// chi at run time. Stacked guards (r.Use on a group, r.With on a route)
 // ask Ory at most once per request: the second reuses the session the first stored in the
 // request context.
 //
@@ -22,3 +23,5 @@
 // This package re-exports what its users need from package core ([Config], [New], the modes,
 // outcomes and errors), so one import covers the configured case too.
 package orymfa
+
+//go:generate go run -C ../internal ./exports/genexports chi

@@ -17,8 +17,7 @@
 //	}
 //
 // Guards read ORY_SDK_URL unless given [WithVerifier], and panic at setup when it is missing
-// ([Middleware] with core.NewGuard returns the error instead). The handler never runs on a
-// denial.
+// ([New] returns the error instead, for [WithVerifier]). The handler never runs on a denial.
 //
 // # Denials
 //
@@ -59,3 +58,5 @@
 // This package re-exports what its users need from package core ([Config], [New], the modes,
 // outcomes and errors), so one import covers the configured case too.
 package orymfa
+
+//go:generate go run -C ../internal ./exports/genexports echo

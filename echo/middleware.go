@@ -47,17 +47,6 @@ func Session(c echo.Context) (*ory.Session, bool) {
 	return nil, false
 }
 
-// Middleware turns a guard built with core.NewGuard (which returns configuration errors
-// instead of panicking) into echo middleware. opts may hold WithDenyHandler and WithSkipper;
-// the guard's own settings belong to core.NewGuard, and passing them here panics.
-func Middleware(g *core.Guard, opts ...Option) echo.MiddlewareFunc {
-	o := collect(opts)
-	if len(o.guard) > 0 {
-		panic("orymfa: WithMaxAge, WithVerifier and WithMode configure the guard: pass them to core.NewGuard, not to Middleware")
-	}
-	return newMiddleware(g, o)
-}
-
 func newMiddleware(g *core.Guard, o options) echo.MiddlewareFunc {
 	deny := o.deny
 	if deny == nil {

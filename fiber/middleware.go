@@ -25,6 +25,9 @@ func RequireAAL2(opts ...Option) fiber.Handler {
 }
 
 func guard(require core.Requirement, opts []Option) fiber.Handler {
+	if !routeOK || !handlerOK {
+		panic(errNoStop)
+	}
 	o := collect(opts)
 	return middleware(core.MustGuard(require, o.guard...), o)
 }
@@ -55,17 +58,6 @@ func WriteDecision(c *fiber.Ctx, d *Decision) error {
 	return c.Status(d.Status).Send(d.Body)
 }
 
-// Middleware turns a guard built with core.NewGuard (which returns configuration errors
-// instead of panicking) into a fiber handler. opts may hold WithDenyHandler and WithNext; the
-// guard's own settings belong to core.NewGuard, and passing them here panics.
-func Middleware(g *core.Guard, opts ...Option) fiber.Handler {
-	o := collect(opts)
-	if len(o.guard) > 0 {
-		panic("orymfa: WithMaxAge, WithVerifier and WithMode configure the guard: pass them to core.NewGuard, not to Middleware")
-	}
-	return middleware(g, o)
-}
-
 func middleware(g *core.Guard, o options) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if o.next != nil && o.next(c) {
@@ -87,6 +79,8 @@ func middleware(g *core.Guard, o options) fiber.Handler {
 		// for a Decision on the heap.
 		denied := d
 		if o.deny != nil {
+			// Even a c.Next() in the deny handler must not run the route.
+			stopChain(c)
 			return o.deny(c, &denied)
 		}
 		return WriteDecision(c, &denied)

@@ -48,17 +48,6 @@ func Session(c *gin.Context) (*ory.Session, bool) {
 	return core.SessionFromContext(c.Request.Context())
 }
 
-// Middleware turns a guard built with core.NewGuard (which returns configuration errors
-// instead of panicking) into gin middleware. opts may hold WithDenyHandler; the guard's own
-// settings belong to core.NewGuard, and passing them here panics.
-func Middleware(g *core.Guard, opts ...Option) gin.HandlerFunc {
-	o := collect(opts)
-	if len(o.guard) > 0 {
-		panic("orymfa: WithMaxAge, WithVerifier and WithMode configure the guard: pass them to core.NewGuard, not to Middleware")
-	}
-	return middleware(g, o)
-}
-
 func middleware(g *core.Guard, o options) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		req := core.RequestFromHTTP(c.Request)

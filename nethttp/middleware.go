@@ -31,18 +31,6 @@ func SessionFromContext(ctx context.Context) (*ory.Session, bool) {
 	return core.SessionFromContext(ctx)
 }
 
-// Middleware turns a guard built with core.NewGuard (which returns configuration errors
-// instead of panicking) into net/http middleware. opts may hold WithDenyHandler; the guard's
-// own settings (WithMaxAge, WithVerifier, WithMode) belong to core.NewGuard, and passing them
-// here panics.
-func Middleware(g *core.Guard, opts ...Option) func(http.Handler) http.Handler {
-	o := collect(opts)
-	if len(o.guard) > 0 {
-		panic("orymfa: WithMaxAge, WithVerifier and WithMode configure the guard: pass them to core.NewGuard, not to Middleware")
-	}
-	return middleware(g, o)
-}
-
 func middleware(g *core.Guard, o options) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

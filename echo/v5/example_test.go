@@ -10,7 +10,6 @@ import (
 
 	"github.com/labstack/echo/v5"
 
-	"github.com/orymfa/orymfa/core"
 	orymfa "github.com/orymfa/orymfa/echo/v5"
 )
 
@@ -47,25 +46,22 @@ func ExampleNew() {
 	account.POST("/transfer", transfer, orymfa.RequireAAL2(orymfa.WithVerifier(ory), orymfa.WithMaxAge(5*time.Minute)))
 }
 
-// ExampleMiddleware builds the guard with core.NewGuard, which returns a configuration error
-// instead of panicking, and takes the echo-side options in Middleware: here a deny handler that
-// writes the default answer directly instead of returning it to the HTTPErrorHandler.
-func ExampleMiddleware() {
+// ExampleWithDenyHandler: a deny handler that writes the default answer directly instead of
+// returning it to the HTTPErrorHandler. A verifier built with New reports a misconfiguration as
+// an error instead of panicking.
+func ExampleWithDenyHandler() {
 	ory, err := orymfa.New(orymfa.Config{SDKURL: "http://127.0.0.1:4433"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	stepUp, err := core.NewGuard(core.RequireAAL2, core.WithVerifier(ory), core.WithMaxAge(5*time.Minute))
-	if err != nil {
-		log.Fatal(err)
-	}
-
-	e := echo.New()
 	writeDirectly := func(c *echo.Context, d *orymfa.Decision) error {
 		orymfa.WriteDecision(c, d)
 		return nil
 	}
-	e.POST("/transfer", transfer, orymfa.Middleware(stepUp, orymfa.WithDenyHandler(writeDirectly)))
+
+	e := echo.New()
+	e.POST("/transfer", transfer, orymfa.RequireAAL2(orymfa.WithVerifier(ory), orymfa.WithMaxAge(5*time.Minute),
+		orymfa.WithDenyHandler(writeDirectly)))
 }
 
 // ExampleSession reads the verified session in a handler.

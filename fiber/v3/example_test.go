@@ -71,12 +71,13 @@ func ExampleWithDenyHandler() {
 	app.Get("/healthz", func(c fiber.Ctx) error { return c.SendString("ok") })
 }
 
-// A guard built with core.NewGuard reports misconfiguration as an error instead of panicking.
-func ExampleMiddleware() {
-	g, err := core.NewGuard(core.RequireAAL2, core.WithMaxAge(5*time.Minute))
+// A verifier built with New reports misconfiguration as an error instead of panicking.
+func ExampleNew() {
+	ory, err := orymfa.New(orymfa.Config{SDKURL: "http://127.0.0.1:4433"})
 	if err != nil {
-		log.Fatal(err) // e.g. ORY_SDK_URL unset
+		log.Fatal(err)
 	}
 	app := fiber.New()
-	app.Post("/transfer", orymfa.Middleware(g), func(c fiber.Ctx) error { return c.SendString("ok") })
+	app.Post("/transfer", orymfa.RequireAAL2(orymfa.WithVerifier(ory), orymfa.WithMaxAge(5*time.Minute)),
+		func(c fiber.Ctx) error { return c.SendString("ok") })
 }

@@ -60,17 +60,6 @@ func WriteDecision(c fiber.Ctx, d *Decision) error {
 	return c.Status(d.Status).Send(d.Body)
 }
 
-// Middleware turns a guard built with core.NewGuard (which returns configuration errors
-// instead of panicking) into a fiber handler. opts may hold WithDenyHandler and WithNext; the
-// guard's own settings belong to core.NewGuard, and passing them here panics.
-func Middleware(g *core.Guard, opts ...Option) fiber.Handler {
-	o := collect(opts)
-	if len(o.guard) > 0 {
-		panic("orymfa: WithMaxAge, WithVerifier and WithMode configure the guard: pass them to core.NewGuard, not to Middleware")
-	}
-	return middleware(g, o)
-}
-
 func middleware(g *core.Guard, o options) fiber.Handler {
 	return func(c fiber.Ctx) error {
 		if o.next != nil && o.next(c) {
@@ -94,8 +83,17 @@ func middleware(g *core.Guard, o options) fiber.Handler {
 		// for a Decision on the heap.
 		denied := d
 		if o.deny != nil {
-			return o.deny(c, &denied)
+			// Even a c.Next() in the deny handler must not run the route.
+			return o.deny(stopped{c}, &denied)
 		}
 		return WriteDecision(c, &denied)
 	}
 }
+
+// stopped is the Ctx a deny handler gets: the request's own, except that Next runs nothing and
+// returns nil, so that a deny handler calling c.Next() cannot reach the protected route (gin
+// likewise aborts the chain before its deny handler runs).
+type stopped struct{ fiber.Ctx }
+
+// Next runs nothing: the chain stops at a denial.
+func (stopped) Next() error { return nil }

@@ -33,6 +33,8 @@ func guardOption(o core.Option) Option { return func(s *options) { s.guard = app
 // DenyHandler renders a denial instead of the default redirect, JSON or error page. The
 // decision carries the outcome, the Ory URL that resolves it and the default response
 // ([WriteDecision] writes it). Its error goes to fiber's ErrorHandler, like any handler's.
+// The chain is stopped before it is called: a c.Next() in it runs nothing and returns
+// nil.
 type DenyHandler func(c fiber.Ctx, d *Decision) error
 
 // WithMaxAge demands a recent authentication: for RequireSession, authenticated_at (the last

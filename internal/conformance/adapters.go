@@ -4,14 +4,14 @@ package conformance
 // It is the one place that knows how to serve an app on each framework; the conformance
 // table, the otel tests and the benchmarks all take their apps from here.
 var Adapters = []Adapter{
-	{Name: "nethttp", Serve: serveNetHTTP},
-	{Name: "chi", Serve: serveChi},
-	{Name: "gin", Serve: serveGin},
+	{Name: "nethttp", Serve: serveNetHTTP, ZeroConfig: zeroNetHTTP},
+	{Name: "chi", Serve: serveChi, ZeroConfig: zeroChi},
+	{Name: "gin", Serve: serveGin, ZeroConfig: zeroGin},
 	// echo's default HTTPErrorHandler re-encodes the API denials' JSON (the same values).
-	{Name: "echo", Serve: serveEcho, ReencodesJSON: true},
-	{Name: "echov5", Serve: serveEchoV5, ReencodesJSON: true},
-	{Name: "fiber", Serve: serveFiber},
-	{Name: "fiberv3", Serve: serveFiberV3},
+	{Name: "echo", Serve: serveEcho, ZeroConfig: zeroEcho, ReencodesJSON: true, DeniesWithErrors: true, ErrorHandler: true, Skips: true, WrapsNetHTTP: true},
+	{Name: "echov5", Serve: serveEchoV5, ZeroConfig: zeroEchoV5, ReencodesJSON: true, DeniesWithErrors: true, ErrorHandler: true, Skips: true, WrapsNetHTTP: true},
+	{Name: "fiber", Serve: serveFiber, ZeroConfig: zeroFiber, FastHTTP: fastHTTPFiber, Skips: true, ErrorHandler: true},
+	{Name: "fiberv3", Serve: serveFiberV3, ZeroConfig: zeroFiberV3, FastHTTP: fastHTTPFiberV3, Skips: true, ErrorHandler: true},
 }
 
 // AdapterNamed returns the registered adapter of that name.

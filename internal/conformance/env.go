@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -23,6 +24,9 @@ import (
 // a settable clock.
 type env struct {
 	t       *testing.T
+	adapter Adapter // the framework under test, for rows that serve a second app
+	errMu   sync.Mutex
+	errs    []appError // what the app's central error handler got (App.OnError)
 	ory     oryBackend
 	other   oryBackend // another project, for /two/aal2
 	base    string     // the app's base URL
@@ -38,13 +42,43 @@ const maxAge = 5 * time.Minute
 
 func newEnv(t *testing.T, a Adapter, o, other oryBackend, cfg core.Config) *env {
 	t.Helper()
-	e := &env{t: t, ory: o, other: other, json: !a.ReencodesJSON}
+	e := &env{t: t, adapter: a, ory: o, other: other, json: !a.ReencodesJSON}
 	var v *core.Verifier
 	v, e.whoami = e.verifier(o.url(), cfg)
 	otherV, otherWh := e.verifier(other.url(), core.Config{})
 	e.otherWh = otherWh
-	e.base = a.Serve(t, newApp(v, otherV, maxAge, &e.ran))
+	app := newApp(v, otherV, maxAge, &e.ran)
+	app.OnError = e.onError
+	e.base = a.Serve(t, app)
 	return e
+}
+
+// appError is what the app's central error handler was given for one request.
+type appError struct {
+	err    error
+	status int
+	d      *core.Decision
+}
+
+// onError records what the central error handler gets and answers with a page linking to
+// where Ory's flow is, or, for an error without a decision, 451 "handled".
+func (e *env) onError(err error, status int, d *core.Decision) (int, []byte) {
+	e.errMu.Lock()
+	e.errs = append(e.errs, appError{err, status, d})
+	e.errMu.Unlock()
+	if d == nil {
+		return http.StatusUnavailableForLegalReasons, []byte("handled")
+	}
+	return status, []byte(`<a href="` + d.RedirectTo + `">continue</a>`)
+}
+
+// appErrors returns and forgets what the central error handler got since the last call.
+func (e *env) appErrors() []appError {
+	e.errMu.Lock()
+	defer e.errMu.Unlock()
+	errs := e.errs
+	e.errs = nil
+	return errs
 }
 
 // verifier builds a verifier for the Ory at sdkURL with cfg, through a counting transport
@@ -123,6 +157,7 @@ type request struct {
 	bearer  string   // Authorization: Bearer
 	cookie  string   // raw Cookie header
 	cookies []string // several Cookie headers
+	header  http.Header
 }
 
 // response is what the app answered.
@@ -149,9 +184,21 @@ var client = &http.Client{
 
 func (e *env) do(r request) response {
 	e.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, e.base+r.path, nil)
+	out, err := e.get(r)
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	return out
+}
+
+// get is do for other goroutines than the test's: it returns the error instead of failing.
+func (e *env) get(r request) (response, error) {
+	req, err := http.NewRequest(http.MethodGet, e.base+r.path, nil)
+	if err != nil {
+		return response{}, err
+	}
+	for k, vs := range r.header {
+		req.Header[k] = vs
 	}
 	req.Header.Set("Accept", "application/json")
 	if r.browser {
@@ -174,7 +221,7 @@ func (e *env) do(r request) response {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		e.t.Fatalf("GET %s: %v", r.path, err)
+		return response{}, fmt.Errorf("GET %s: %w", r.path, err)
 	}
 	defer resp.Body.Close()
 	out := response{status: resp.StatusCode, location: resp.Header.Get("Location"), header: resp.Header}
@@ -183,7 +230,7 @@ func (e *env) do(r request) response {
 		_ = json.Unmarshal(out.body, &out.oryErr)
 		_ = json.Unmarshal(out.body, &out.handler)
 	}
-	return out
+	return out, nil
 }
 
 // loginURL is the Ory URL the middleware should send a denied request to.

@@ -18,15 +18,14 @@ func serveChi(t testing.TB, app App) string {
 		s, _ := orymfa.SessionFromContext(r.Context())
 		fromCtx, _ := core.SessionFromContext(r.Context())
 		status, body := app.Handle(s, fromCtx)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		w.Write(body)
+		writeBody(w, status, body)
 	}
 	deny := orymfa.WithDenyHandler(func(w http.ResponseWriter, r *http.Request, d *orymfa.Decision) {
 		status, body := app.Deny(d)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		w.Write(body)
+		writeBody(w, status, body)
+	})
+	writeDecision := orymfa.WithDenyHandler(func(w http.ResponseWriter, r *http.Request, d *orymfa.Decision) {
+		orymfa.WriteDecision(w, d)
 	})
 	r := chi.NewRouter()
 	r.Get("/public", handle)
@@ -45,7 +44,17 @@ func serveChi(t testing.TB, app App) string {
 	r.With(orymfa.RequireAAL2(v, orymfa.WithMode(orymfa.ModeAPI))).Get("/api/aal2", handle)
 	r.With(orymfa.RequireSession(v, orymfa.WithMode(orymfa.ModeBrowser))).Get("/browser/session", handle)
 	r.With(orymfa.RequireAAL2(v, deny)).Get("/custom/aal2", handle)
-	srv := httptest.NewServer(r)
+	r.With(orymfa.RequireAAL2(v, writeDecision)).Get("/next/aal2", handle)
+	srv := httptest.NewServer(beginNetHTTP(app, r))
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// zeroChi builds a guard with no options, as the zero-config user does.
+func zeroChi(aal2 bool) {
+	if aal2 {
+		orymfa.RequireAAL2()
+		return
+	}
+	orymfa.RequireSession()
 }

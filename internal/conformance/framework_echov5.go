@@ -1,30 +1,80 @@
 package conformance
 
 import (
+	"errors"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v5"
+	"github.com/labstack/echo/v5/middleware"
 
 	"github.com/orymfa/orymfa/core"
 	orymfa "github.com/orymfa/orymfa/echo/v5"
+	nethttp "github.com/orymfa/orymfa/nethttp"
 )
 
 // serveEchoV5 builds the conformance app with echo v5's router, groups, and echo's default
 // HTTPErrorHandler, through which the API denials flow.
 func serveEchoV5(t testing.TB, app App) string {
 	v := orymfa.WithVerifier(app.Verifier)
-	handle := func(c *echo.Context) error {
-		s, _ := orymfa.Session(c)
-		fromCtx, _ := core.SessionFromContext(c.Request().Context())
-		status, body := app.Handle(s, fromCtx)
-		return c.JSONBlob(status, body)
+	// An echo guard stores the session in c.Get(SessionKey) too, unless the request's context
+	// brought it from outside echo: contextSession, or a net/http guard's (outside).
+	handler := func(outside bool) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			s, _ := orymfa.Session(c)
+			if s != nil && s != contextSession && !outside && c.Get(orymfa.SessionKey) != s {
+				return c.String(http.StatusInternalServerError, "the guard's session is not in c.Get(SessionKey)")
+			}
+			fromCtx, _ := core.SessionFromContext(c.Request().Context())
+			status, body := app.Handle(s, fromCtx)
+			return c.JSONBlob(status, body)
+		}
 	}
+	handle := handler(false)
 	deny := orymfa.WithDenyHandler(func(c *echo.Context, d *orymfa.Decision) error {
 		status, body := app.Deny(d)
 		return c.JSONBlob(status, body)
 	})
+	// An echo deny handler has no "next" in reach; WriteDecision bypasses the error handler.
+	writeDecision := orymfa.WithDenyHandler(func(c *echo.Context, d *orymfa.Decision) error {
+		orymfa.WriteDecision(c, d)
+		return nil
+	})
 	e := echo.New()
+	if app.Begin != nil {
+		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c *echo.Context) error {
+				r := c.Request()
+				ctx, end := app.begin(r.Context(), Incoming{Method: r.Method, Path: r.URL.Path, Header: r.Header.Get, SetHeader: c.Response().Header().Set})
+				defer end()
+				c.SetRequest(r.WithContext(ctx))
+				return next(c)
+			}
+		})
+	}
+	if app.OnError != nil {
+		// Every error reaches app.OnError, with the decision of a denial's DeniedError; under
+		// /errors/ the app answers with its page, elsewhere echo's default handler answers.
+		e.HTTPErrorHandler = func(c *echo.Context, err error) {
+			status := echo.StatusCode(err)
+			if status == 0 {
+				status = http.StatusInternalServerError
+			}
+			var d *core.Decision
+			if denied := (*orymfa.DeniedError)(nil); errors.As(err, &denied) {
+				d = denied.Decision
+			}
+			status, body := app.OnError(err, status, d)
+			if !strings.HasPrefix(c.Request().URL.Path, "/errors/") {
+				echo.DefaultHTTPErrorHandler(false)(c, err)
+				return
+			}
+			_ = c.HTMLBlob(status, body)
+		}
+	}
 	e.GET("/public", handle)
 	e.GET("/session", handle, orymfa.RequireSession(v))
 	e.GET("/aal2", handle, orymfa.RequireAAL2(v))
@@ -36,7 +86,32 @@ func serveEchoV5(t testing.TB, app App) string {
 	e.GET("/api/aal2", handle, orymfa.RequireAAL2(v, orymfa.WithMode(orymfa.ModeAPI)))
 	e.GET("/browser/session", handle, orymfa.RequireSession(v, orymfa.WithMode(orymfa.ModeBrowser)))
 	e.GET("/custom/aal2", handle, orymfa.RequireAAL2(v, deny))
-	srv := httptest.NewServer(e)
+	e.GET("/next/aal2", handle, orymfa.RequireAAL2(v, writeDecision))
+	var noSkipper middleware.Skipper // nil: nothing is skipped
+	e.GET("/errors/session", handle, orymfa.RequireSession(v, orymfa.WithSkipper(noSkipper)))
+	e.GET("/errors/aal2", handle, orymfa.RequireAAL2(v))
+	e.GET("/errors/custom/aal2", handle, orymfa.RequireAAL2(v, orymfa.WithDenyHandler(func(c *echo.Context, d *orymfa.Decision) error {
+		return fmt.Errorf("%w: %w", errDeniedByApp, d.Err)
+	})))
+	skip := orymfa.WithSkipper(func(c *echo.Context) bool { return c.Request().Header.Get("X-Skip") == "1" })
+	e.GET("/skip/aal2", handle, orymfa.RequireAAL2(skip, v))
+	e.GET("/skip/custom/aal2", handle, orymfa.RequireAAL2(deny, v, skip))
+	outer := nethttp.RequireSession(nethttp.WithVerifier(app.Verifier))
+	e.GET("/outer/session", handler(true), echo.WrapMiddleware(outer), orymfa.RequireSession(v))
+	e.GET("/around/session", handler(true), orymfa.RequireSession(v))
+	mux := http.NewServeMux()
+	mux.Handle("/around/", outer(e))
+	mux.Handle("/", e)
+	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// zeroEchoV5 builds a guard with no options, as the zero-config user does.
+func zeroEchoV5(aal2 bool) {
+	if aal2 {
+		orymfa.RequireAAL2()
+		return
+	}
+	orymfa.RequireSession()
 }

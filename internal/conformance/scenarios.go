@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,8 +20,10 @@ type scenario struct {
 	name    string
 	kind    project
 	kitOnly bool
-	cfg     core.Config
-	run     func(t *testing.T, e *env)
+	// needs, when set, says which adapters the row is for; the others skip it.
+	needs func(Adapter) bool
+	cfg   core.Config
+	run   func(t *testing.T, e *env)
 }
 
 // Run runs every scenario against the adapter, each with a fresh app and verifier, against a
@@ -28,16 +31,40 @@ type scenario struct {
 // another: Kratos on in-memory SQLite answers overlapping writes with transient errors (even a
 // 401 for a valid session), which would make the table flaky, not stricter.
 func Run(t *testing.T, a Adapter) {
+	t.Run("zero-config guards panic at setup naming ORY_SDK_URL", func(t *testing.T) { setupPanics(t, a) })
+	if a.FastHTTP != nil {
+		t.Run("fasthttp", func(t *testing.T) { RunFastHTTP(t, a) })
+	}
 	for _, sc := range scenarios {
 		for _, backend := range []string{"kratos", "kit"} {
 			if backend == "kratos" && (sc.kitOnly || testing.Short()) {
 				continue
 			}
 			t.Run(sc.name+"/"+backend, func(t *testing.T) {
+				if sc.needs != nil && !sc.needs(a) {
+					t.Skipf("not for %s", a.Name)
+				}
 				o, other := backends(t, backend, sc.kind)
 				sc.run(t, newEnv(t, a, o, other, sc.cfg))
 			})
 		}
+	}
+}
+
+// setupPanics: without ORY_SDK_URL the zero-config constructors fail at setup, never first at
+// request time, with a configuration error that names the setting.
+func setupPanics(t *testing.T, a Adapter) {
+	t.Setenv(core.EnvSDKURL, "")
+	for _, aal2 := range []bool{false, true} {
+		func() {
+			defer func() {
+				err, _ := recover().(error)
+				if !errors.Is(err, core.ErrConfig) || !strings.Contains(err.Error(), core.EnvSDKURL) {
+					t.Errorf("aal2 %v: recovered %v, want a configuration error naming %s", aal2, err, core.EnvSDKURL)
+				}
+			}()
+			a.ZeroConfig(aal2)
+		}()
 	}
 }
 
@@ -157,6 +184,15 @@ var scenarios = []scenario{
 		id := e.ory.session(t, u.token).Identity.ID
 		e.allowed(e.do(request{path: "/group/aal2", token: u.token}), id, "aal2")
 		e.calls(1, "allowed stacked request")
+		// The same with a browser's cookie, whose value changes with the step-up.
+		b := e.ory.newBrowser(t)
+		e.redirect(e.do(request{path: "/group/aal2", browser: browser, cookie: b.cookie(t)}), e.loginURL("login", "aal=aal2", "/group/aal2"))
+		e.calls(1, "denied stacked browser request")
+		b.stepUp(t)
+		if r := e.do(request{path: "/group/aal2", browser: browser, cookie: b.cookie(t)}); r.status != 200 || r.handler.AAL != "aal2" || !r.handler.SameContext {
+			t.Fatalf("stacked browser request after the step-up: %d %s", r.status, r.body)
+		}
+		e.calls(1, "allowed stacked browser request")
 	}},
 	{name: "stacked guards: a user without a second factor is sent to set one up, then gets through at once", kind: totp, run: func(t *testing.T, e *env) {
 		u := e.ory.signUp(t)
@@ -260,7 +296,10 @@ var scenarios = []scenario{
 	{name: "Lax project, LaxStepUp: aal1 passes RequireSession, RequireAAL2 sends to the step-up", kind: lax, cfg: core.Config{Enforcement: core.LaxStepUp}, run: laxScenario("login", "aal=aal2")},
 	{name: "Lax project, LaxEnroll: RequireAAL2 sends aal1 to settings", kind: lax, cfg: core.Config{Enforcement: core.LaxEnroll}, run: laxScenario("settings", "")},
 	{name: "garbage, malformed and oversized credentials are a login, not an error", kind: codeMFA, run: func(t *testing.T, e *env) {
-		e.redirect(e.do(request{path: "/session", browser: browser, cookie: "ory_kratos_session=garbage"}), e.loginURL("login", "", "/session"))
+		e.redirect(e.do(request{path: "/session", browser: browser, cookie: "theme=dark; ory_kratos_session=garbage"}), e.loginURL("login", "", "/session"))
+		if got := e.whoami.lastCookie(); got != "ory_kratos_session=garbage" {
+			t.Fatalf("Ory received Cookie %q, want only the Ory session cookie", got)
+		}
 		e.calls(1, "an unknown cookie")
 		e.redirect(e.do(request{path: "/session", browser: browser, cookie: `ory_kratos_session="not valid"; ory_kratos_session=a\b`}), e.loginURL("login", "", "/session"))
 		e.oryError(e.do(request{path: "/session", token: strings.Repeat("x", 8<<10)}), 401, "session_inactive", e.loginURL("login", "", "/session"))
@@ -283,6 +322,7 @@ var scenarios = []scenario{
 		c := e.kit().Cookie(u.token)
 		e.kit().SetFault(orymfatest.Down)
 		e.unavailable(e.do(request{path: "/session", token: u.token}), 503)
+		e.unavailable(e.do(request{path: "/session", token: u.token, browser: browser}), 503) // a token: JSON
 		e.unavailablePage(e.do(request{path: "/aal2", browser: browser, cookie: c.Name + "=" + c.Value}), 503)
 	}},
 	{name: "Ory slow: 504 and the handler never runs", kind: totp, kitOnly: true, cfg: core.Config{Timeout: 200 * time.Millisecond}, run: func(t *testing.T, e *env) {

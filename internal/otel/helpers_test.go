@@ -3,14 +3,16 @@ package oteltests_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
-	"github.com/gin-gonic/gin"
+	ory "github.com/ory/client-go"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -19,8 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orymfa/orymfa/core"
-	orymfagin "github.com/orymfa/orymfa/gin"
-	orymfa "github.com/orymfa/orymfa/nethttp"
+	"github.com/orymfa/orymfa/internal/conformance"
 	orymfaotel "github.com/orymfa/orymfa/otel"
 )
 
@@ -137,69 +138,66 @@ func noSecrets(t testing.TB, tel *telemetry, secrets ...string) {
 	}
 }
 
-// serverSpan stands for the HTTP server instrumentation of an app (otelhttp, otelgin): it
-// starts the request's span and puts it in the request's context.
-func serverSpan(tracer trace.Tracer, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, span := tracer.Start(r.Context(), r.Method+" "+r.URL.Path, trace.WithSpanKind(trace.SpanKindServer))
-		defer span.End()
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
+// serveApp serves the tests' app on framework a, from the registry of frameworks
+// (internal/conformance.Adapters): GET /session (RequireSession), GET /aal2 (RequireAAL2) and
+// GET /group/aal2 (RequireSession on the group, then RequireAAL2), each answering 200 "ok" when
+// its handler finds the session. With a tracer, every request runs inside a server span that
+// the app's first middleware starts, as the server instrumentation (otelhttp, otelgin,
+// otelfiber) would. It returns the app's base URL.
+func serveApp(t testing.TB, a conformance.Adapter, v *core.Verifier, tracer trace.Tracer) string {
+	t.Helper()
+	app := conformance.App{
+		Verifier: v,
+		Other:    v,
+		MaxAge:   time.Hour,
+		Handle: func(s, _ *ory.Session) (int, []byte) {
+			if s == nil {
+				return http.StatusInternalServerError, []byte("no session")
+			}
+			return http.StatusOK, []byte("ok")
+		},
+		Deny: func(d *core.Decision) (int, []byte) { return d.Status, d.Body },
+	}
+	if tracer != nil {
+		app.Begin = func(ctx context.Context, r conformance.Incoming) (context.Context, func()) {
+			ctx, span := tracer.Start(ctx, r.Method+" "+r.Path, trace.WithSpanKind(trace.SpanKindServer))
+			return ctx, func() { span.End() }
+		}
+	}
+	return a.Serve(t, app)
 }
 
-// adapter builds the test app with one framework: GET /account (RequireSession),
-// GET /transfer (RequireAAL2) and GET /stacked (RequireSession, then RequireAAL2), each
-// answering 200 "ok" with the session, behind serverSpan when tracer is not nil.
-type adapter struct {
-	name string
-	app  func(v *core.Verifier, tracer trace.Tracer) http.Handler
+// netHTTP is the net/http adapter of the registry, for the tests that need one framework.
+var netHTTP, _ = conformance.AdapterNamed("nethttp")
+
+var client = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Timeout:       time.Minute,
 }
 
-var adapters = []adapter{
-	{"nethttp", func(v *core.Verifier, tracer trace.Tracer) http.Handler {
-		ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if _, found := orymfa.SessionFromContext(r.Context()); !found {
-				http.Error(w, "no session", http.StatusInternalServerError)
-				return
-			}
-			_, _ = w.Write([]byte("ok"))
-		})
-		session := orymfa.RequireSession(orymfa.WithVerifier(v))
-		aal2 := orymfa.RequireAAL2(orymfa.WithVerifier(v))
-		mux := http.NewServeMux()
-		mux.Handle("GET /account", session(ok))
-		mux.Handle("GET /transfer", aal2(ok))
-		mux.Handle("GET /stacked", session(aal2(ok)))
-		if tracer == nil {
-			return mux
-		}
-		return serverSpan(tracer, mux)
-	}},
-	{"gin", func(v *core.Verifier, tracer trace.Tracer) http.Handler {
-		gin.SetMode(gin.TestMode)
-		r := gin.New()
-		if tracer != nil {
-			r.Use(func(c *gin.Context) {
-				ctx, span := tracer.Start(c.Request.Context(), c.Request.Method+" "+c.FullPath(), trace.WithSpanKind(trace.SpanKindServer))
-				defer span.End()
-				c.Request = c.Request.WithContext(ctx)
-				c.Next()
-			})
-		}
-		ok := func(c *gin.Context) {
-			if _, found := orymfagin.Session(c); !found {
-				c.String(http.StatusInternalServerError, "no session")
-				return
-			}
-			c.String(http.StatusOK, "ok")
-		}
-		session := orymfagin.RequireSession(orymfagin.WithVerifier(v))
-		aal2 := orymfagin.RequireAAL2(orymfagin.WithVerifier(v))
-		r.GET("/account", session, ok)
-		r.GET("/transfer", aal2, ok)
-		r.GET("/stacked", session, aal2, ok)
-		return r
-	}},
+// serve sends GET path with a session token (none when "") to the app at base and returns the
+// status, or 0 when no answer came.
+func serve(base, path, token string) int {
+	status, _ := get(base, path, token)
+	return status
+}
+
+// get is serve that also returns the body.
+func get(base, path, token string) (int, string) {
+	req, err := http.NewRequest(http.MethodGet, base+path, nil)
+	if err != nil {
+		return 0, err.Error()
+	}
+	if token != "" {
+		req.Header.Set("X-Session-Token", token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
 }
 
 // logRecord is a captured slog record, flattened.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orymfa/orymfa/internal/conformance"
 	"github.com/orymfa/orymfa/internal/kratostest"
 )
 
@@ -87,7 +88,7 @@ func kratosBackend(t *testing.T) backend {
 // TestSequenceKratos runs the sequence against a real Kratos (CodeMFA: a password session is
 // aal1 and whoami answers 403 until the emailed code is proven), through every adapter.
 func TestSequenceKratos(t *testing.T) {
-	for _, ad := range adapters {
-		t.Run(ad.name, func(t *testing.T) { testSequence(t, kratosBackend(t), ad) })
+	for _, ad := range conformance.Adapters {
+		t.Run(ad.Name, func(t *testing.T) { testSequence(t, kratosBackend(t), ad) })
 	}
 }

@@ -24,17 +24,6 @@ import (
 	orymfaotel "github.com/orymfa/orymfa/otel"
 )
 
-// serve sends GET path with a session token (none when "") to h and returns the status.
-func serve(h http.Handler, path, token string) int {
-	req := httptest.NewRequest(http.MethodGet, path, nil)
-	if token != "" {
-		req.Header.Set("X-Session-Token", token)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec.Code
-}
-
 func newVerifier(t testing.TB, cfg core.Config) *core.Verifier {
 	t.Helper()
 	if cfg.AppURL == "" {
@@ -98,8 +87,8 @@ func TestWhoamiFailures(t *testing.T) {
 			}
 			tel := newTelemetry(t)
 			v := newVerifier(t, core.Config{SDKURL: srv.URL, Observer: tel.observer(), Timeout: 100 * time.Millisecond})
-			app := adapters[0].app(v, nil)
-			if got := serve(app, "/account", token); got != tc.wantHTTP {
+			app := serveApp(t, netHTTP, v, nil)
+			if got := serve(app, "/session", token); got != tc.wantHTTP {
 				t.Fatalf("status %d, want %d", got, tc.wantHTTP)
 			}
 			whoami, checks := spansNamed(tel, "orymfa.whoami"), spansNamed(tel, "orymfa.check")
@@ -163,7 +152,7 @@ func TestCacheEvictions(t *testing.T) {
 		Cache:    core.CacheConfig{TTL: 10 * time.Second},
 		Now:      func() time.Time { return time.Unix(0, now.Load()) },
 	})
-	app := adapters[0].app(v, nil)
+	app := serveApp(t, netHTTP, v, nil)
 	for _, step := range []struct {
 		advance time.Duration
 		evicted int64
@@ -176,7 +165,7 @@ func TestCacheEvictions(t *testing.T) {
 		{time.Second, 1, 2, 2 * lookupsPerMiss},      // from the cache again
 	} {
 		now.Add(int64(step.advance))
-		if got := serve(app, "/account", token); got != 200 {
+		if got := serve(app, "/session", token); got != 200 {
 			t.Fatalf("status %d", got)
 		}
 		m := tel.metrics(t)
@@ -206,10 +195,10 @@ func TestWhoamiActive(t *testing.T) {
 	}))
 	defer front.Close()
 	tel := newTelemetry(t)
-	app := adapters[0].app(newVerifier(t, core.Config{SDKURL: front.URL, Observer: tel.observer()}), nil)
+	app := serveApp(t, netHTTP, newVerifier(t, core.Config{SDKURL: front.URL, Observer: tel.observer()}), nil)
 
 	done := make(chan int)
-	go func() { done <- serve(app, "/account", token) }()
+	go func() { done <- serve(app, "/session", token) }()
 	<-arrived
 	if got := tel.metrics(t)["orymfa.whoami.active"][""]; got != 1 {
 		t.Errorf("in flight: whoami.active %d, want 1", got)
@@ -251,12 +240,12 @@ func TestCoalescedWhoami(t *testing.T) {
 	defer front.Close()
 	tel := newTelemetry(t)
 	obs := &countingObserver{Observer: tel.observer()}
-	app := adapters[0].app(newVerifier(t, core.Config{SDKURL: front.URL, Observer: obs}), tel.tp.Tracer("test"))
+	app := serveApp(t, netHTTP, newVerifier(t, core.Config{SDKURL: front.URL, Observer: obs}), tel.tp.Tracer("test"))
 
 	var wg sync.WaitGroup
 	codes := make([]int, n)
 	for i := range n {
-		wg.Go(func() { codes[i] = serve(app, "/account", token) })
+		wg.Go(func() { codes[i] = serve(app, "/session", token) })
 	}
 	<-arrived
 	for obs.started.Load() < n {
@@ -300,9 +289,9 @@ func TestSampling(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tel.spans), sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample())))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	obs := orymfaotel.NewObserver(orymfaotel.WithTracerProvider(tp), orymfaotel.WithMeterProvider(tel.mp))
-	app := adapters[0].app(newVerifier(t, core.Config{SDKURL: srv.URL, Observer: obs}), tp.Tracer("test"))
+	app := serveApp(t, netHTTP, newVerifier(t, core.Config{SDKURL: srv.URL, Observer: obs}), tp.Tracer("test"))
 	for range 2 {
-		if got := serve(app, "/account", token); got != 200 {
+		if got := serve(app, "/session", token); got != 200 {
 			t.Fatalf("status %d", got)
 		}
 	}
@@ -331,8 +320,8 @@ func TestGlobalProviders(t *testing.T) {
 	srv := orymfatest.NewServer(t)
 	token := srv.SignIn(srv.NewIdentity(), orymfatest.AAL2)
 	obs := orymfaotel.NewObserver(nil, orymfaotel.WithTracerProvider(nil), orymfaotel.WithMeterProvider(nil))
-	app := adapters[0].app(newVerifier(t, core.Config{SDKURL: srv.URL, Observer: obs}), nil)
-	if got := serve(app, "/account", token); got != 200 {
+	app := serveApp(t, netHTTP, newVerifier(t, core.Config{SDKURL: srv.URL, Observer: obs}), nil)
+	if got := serve(app, "/session", token); got != 200 {
 		t.Fatalf("status %d", got)
 	}
 	if len(spansNamed(tel, "orymfa.check")) != 1 || len(spansNamed(tel, "orymfa.whoami")) != 1 {
@@ -349,12 +338,12 @@ func TestNoopProviders(t *testing.T) {
 	srv := orymfatest.NewServer(t)
 	token := srv.SignIn(srv.NewIdentity(orymfatest.WithSecondFactor()), orymfatest.AAL1)
 	obs := orymfaotel.NewObserver(orymfaotel.WithTracerProvider(tracenoop.NewTracerProvider()), orymfaotel.WithMeterProvider(metricnoop.NewMeterProvider()))
-	app := adapters[0].app(newVerifier(t, core.Config{SDKURL: srv.URL, Observer: obs}), nil)
-	if got := serve(app, "/transfer", token); got != 403 {
+	app := serveApp(t, netHTTP, newVerifier(t, core.Config{SDKURL: srv.URL, Observer: obs}), nil)
+	if got := serve(app, "/aal2", token); got != 403 {
 		t.Fatalf("status %d", got)
 	}
 	srv.StepUp(token)
-	if got := serve(app, "/transfer", token); got != 200 {
+	if got := serve(app, "/aal2", token); got != 200 {
 		t.Fatalf("status %d", got)
 	}
 }
@@ -369,7 +358,7 @@ func TestLogsUnchanged(t *testing.T) {
 	run := func(obs core.Observer) []logRecord {
 		l := &logs{}
 		v := newVerifier(t, core.Config{SDKURL: srv.URL, Observer: obs, Logger: slog.New(l), LogInterval: 10 * time.Second, Now: clock})
-		app := adapters[0].app(v, nil)
+		app := serveApp(t, netHTTP, v, nil)
 		start := now.Load()
 		defer now.Store(start)
 		for i, step := range []struct {
@@ -385,7 +374,7 @@ func TestLogsUnchanged(t *testing.T) {
 		} {
 			now.Store(start + int64(step.at))
 			srv.SetFault(step.fault)
-			if got := serve(app, "/account", "ory_st_UnknownUnknownUnknownUnknow"+string(rune('a'+i))); got != step.want {
+			if got := serve(app, "/session", "ory_st_UnknownUnknownUnknownUnknow"+string(rune('a'+i))); got != step.want {
 				t.Fatalf("step %d: status %d, want %d", i, got, step.want)
 			}
 		}
@@ -466,8 +455,8 @@ func TestWhoamiPanics(t *testing.T) {
 	cfg.HTTPClient = &http.Client{Transport: panicTransport{}}
 	tel := newTelemetry(t)
 	v := newVerifier(t, core.Config{APIClient: ory.NewAPIClient(cfg), Observer: tel.observer()})
-	app := adapters[0].app(v, nil)
-	if got := serve(app, "/account", unknownToken); got != 502 {
+	app := serveApp(t, netHTTP, v, nil)
+	if got := serve(app, "/session", unknownToken); got != 502 {
 		t.Fatalf("status %d, want 502", got)
 	}
 	if got := tel.metrics(t)["orymfa.whoami.active"][""]; got != 0 {

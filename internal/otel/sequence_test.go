@@ -2,7 +2,6 @@ package oteltests_test
 
 import (
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orymfa/orymfa/core"
+	"github.com/orymfa/orymfa/internal/conformance"
 	"github.com/orymfa/orymfa/orymfatest"
 )
 
@@ -105,7 +105,7 @@ func bstr(b bool) string {
 // grant from cache, a second guard on the same request, Ory down) through the adapter's app
 // with an observer, each request inside a server span, and checks the spans after each
 // request and the metrics, the logs and Ory's call count at the end.
-func testSequence(t *testing.T, be backend, ad adapter) {
+func testSequence(t *testing.T, be backend, ad conformance.Adapter) {
 	tel := newTelemetry(t)
 	target, err := url.Parse(be.url)
 	if err != nil {
@@ -124,7 +124,7 @@ func testSequence(t *testing.T, be backend, ad adapter) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := ad.app(v, tel.tp.Tracer("test"))
+	app := serveApp(t, ad, v, tel.tp.Tracer("test"))
 	token, stepUp, secrets := be.user(t)
 	be.reset()
 
@@ -138,25 +138,25 @@ func testSequence(t *testing.T, be backend, ad adapter) {
 		whoami     []whoamiWant
 	}
 	steps := []step{
-		{name: "login denial: no credential", path: "/account", wantStatus: 401,
+		{name: "login denial: no credential", path: "/session", wantStatus: 401,
 			checks: []checkWant{{outcome: "login", requirement: "session"}}},
-		{name: "login denial: unknown token", path: "/transfer", token: unknownToken, wantStatus: 401,
+		{name: "login denial: unknown token", path: "/aal2", token: unknownToken, wantStatus: 401,
 			checks: []checkWant{{outcome: "login", requirement: "aal2"}},
 			whoami: []whoamiWant{{status: "401"}}},
-		{name: "step-up: aal1 session", path: "/transfer", token: token, wantStatus: 403,
+		{name: "step-up: aal1 session", path: "/aal2", token: token, wantStatus: 403,
 			checks: []checkWant{{outcome: "step-up", requirement: "aal2"}},
 			whoami: []whoamiWant{{status: "403"}}},
-		{name: "grant from Ory", before: stepUp, path: "/transfer", token: token, wantStatus: 200,
+		{name: "grant from Ory", before: stepUp, path: "/aal2", token: token, wantStatus: 200,
 			checks: []checkWant{{outcome: "allow", requirement: "aal2", aal: "aal2"}},
 			whoami: []whoamiWant{{status: "200"}}},
-		{name: "grant from cache", path: "/account", token: token, wantStatus: 200,
+		{name: "grant from cache", path: "/session", token: token, wantStatus: 200,
 			checks: []checkWant{{outcome: "allow", requirement: "session", aal: "aal2", cached: true}}},
-		{name: "second guard: session from context", path: "/stacked", token: token, wantStatus: 200,
+		{name: "second guard: session from context", path: "/group/aal2", token: token, wantStatus: 200,
 			checks: []checkWant{
 				{outcome: "allow", requirement: "session", aal: "aal2", cached: true},
 				{outcome: "allow", requirement: "aal2", aal: "aal2", cached: true, fromContext: true},
 			}},
-		{name: "Ory down", before: front.Close, path: "/transfer", token: unknownToken2, wantStatus: 503,
+		{name: "Ory down", before: front.Close, path: "/aal2", token: unknownToken2, wantStatus: 503,
 			checks: []checkWant{{outcome: "unavailable", requirement: "aal2", errorType: "503"}},
 			whoami: []whoamiWant{{errorType: "unreachable"}}},
 	}
@@ -167,14 +167,8 @@ func testSequence(t *testing.T, be backend, ad adapter) {
 		if st.before != nil {
 			st.before()
 		}
-		req := httptest.NewRequest(http.MethodGet, st.path, nil)
-		if st.token != "" {
-			req.Header.Set("X-Session-Token", st.token)
-		}
-		rec := httptest.NewRecorder()
-		app.ServeHTTP(rec, req)
-		if rec.Code != st.wantStatus {
-			t.Fatalf("%s: status %d, want %d: %s", st.name, rec.Code, st.wantStatus, rec.Body)
+		if status, body := get(app, st.path, st.token); status != st.wantStatus {
+			t.Fatalf("%s: status %d, want %d: %s", st.name, status, st.wantStatus, body)
 		}
 
 		ended := tel.spans.Ended()
@@ -314,7 +308,7 @@ func assertMetrics(t *testing.T, got, want map[string]map[string]int64) {
 
 // TestSequenceKit runs the sequence against the test kit's fake Ory, through every adapter.
 func TestSequenceKit(t *testing.T) {
-	for _, ad := range adapters {
-		t.Run(ad.name, func(t *testing.T) { testSequence(t, kitBackend(t), ad) })
+	for _, ad := range conformance.Adapters {
+		t.Run(ad.Name, func(t *testing.T) { testSequence(t, kitBackend(t), ad) })
 	}
 }

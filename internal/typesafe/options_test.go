@@ -5,26 +5,44 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
 
-// program is a main package that passes opt to guard; both are Go expressions.
-func program(imports, guard string) string {
-	return "package main\n\nimport (\n" + imports + "\n)\n\nfunc main() {\n\t_ = " + guard + "\n}\n"
+// adapter is one adapter package as a program imports it.
+type adapter struct {
+	name, module, path string // import name, module suffix ("" for the root), import path
 }
 
-const imports = `	"github.com/gin-gonic/gin"
-	"github.com/labstack/echo/v4"
-	"github.com/gofiber/fiber/v2"
-	chi "github.com/orymfa/orymfa/chi"
-	echoorymfa "github.com/orymfa/orymfa/echo"
-	fiberorymfa "github.com/orymfa/orymfa/fiber"
-	ginorymfa "github.com/orymfa/orymfa/gin"
-	orymfa "github.com/orymfa/orymfa/nethttp"`
+var adapterPkgs = []adapter{
+	{"nethttp", "", "github.com/orymfa/orymfa/nethttp"},
+	{"chi", "/chi", "github.com/orymfa/orymfa/chi"},
+	{"gin", "/gin", "github.com/orymfa/orymfa/gin"},
+	{"echo", "/echo", "github.com/orymfa/orymfa/echo"},
+	{"echov5", "/echo/v5", "github.com/orymfa/orymfa/echo/v5"},
+	{"fiber", "/fiber", "github.com/orymfa/orymfa/fiber"},
+	{"fiberv3", "/fiber/v3", "github.com/orymfa/orymfa/fiber/v3"},
+}
+
+// sharesOptions says a and b take each other's options on purpose: chi's guards are net/http
+// middleware, and chi's Option and DenyHandler are the net/http adapter's own (aliases).
+func sharesOptions(a, b string) bool {
+	return a == "nethttp" && b == "chi" || a == "chi" && b == "nethttp"
+}
+
+// program is a main package with the given imports that evaluates each of exprs, one a line:
+// expression i stands on line firstLine+i.
+func program(imports string, exprs []string) string {
+	return "package main\n\nimport (\n" + imports + "\n)\n\nfunc main() {\n\t_ = []any{\n\t\t" + strings.Join(exprs, ",\n\t\t") + ",\n\t}\n}\n"
+}
+
+// firstLine is the line of a program's first expression.
+func firstLine(imports string) int { return strings.Count(imports, "\n") + 9 }
 
 // Each adapter has options of its own type: an option of another adapter passed to a guard
-// does not compile (it used to compile and be silently ignored), and its own does.
+// does not compile (it used to compile and be silently ignored), and its own does. The one
+// exception is chi and net/http, which share their types on purpose.
 func TestAnotherAdaptersOptionDoesNotCompile(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Fatal("the go command is needed to type-check the programs")
@@ -34,45 +52,81 @@ func TestAnotherAdaptersOptionDoesNotCompile(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	gomod := "module typesafe.test\n\ngo 1.26.0\n\nrequire (\n" +
-		"\tgithub.com/orymfa/orymfa v0.2.0\n\tgithub.com/orymfa/orymfa/chi v0.2.0\n\tgithub.com/orymfa/orymfa/echo v0.2.0\n" +
-		"\tgithub.com/orymfa/orymfa/fiber v0.2.0\n\tgithub.com/orymfa/orymfa/gin v0.2.0\n)\n\nreplace (\n"
-	for _, m := range []string{"", "/chi", "/echo", "/fiber", "/gin"} {
-		gomod += "\tgithub.com/orymfa/orymfa" + m + " => " + filepath.Join(repo, m) + "\n"
+	gomod := "module typesafe.test\n\ngo 1.26.0\n\nrequire (\n"
+	replace := ")\n\nreplace (\n"
+	for _, m := range []string{"", "/chi", "/gin", "/echo", "/echo/v5", "/fiber", "/fiber/v3"} {
+		version := "v0.2.0"
+		if strings.HasSuffix(m, "/v5") || strings.HasSuffix(m, "/v3") {
+			version = "v" + m[len(m)-1:] + ".2.0"
+		}
+		gomod += "\tgithub.com/orymfa/orymfa" + m + " " + version + "\n"
+		replace += "\tgithub.com/orymfa/orymfa" + m + " => " + filepath.Join(repo, m) + "\n"
 	}
-	gomod += ")\n"
-	write(t, filepath.Join(dir, "go.mod"), gomod)
-	// Resolve the third-party requirements from the module cache once.
-	write(t, filepath.Join(dir, "ok", "main.go"), program(imports, `[]any{
-		orymfa.RequireAAL2(orymfa.WithDenyHandler(nil), orymfa.WithMaxAge(0)),
-		chi.RequireAAL2(chi.WithDenyHandler(nil)),
-		ginorymfa.RequireAAL2(ginorymfa.WithDenyHandler(func(*gin.Context, *ginorymfa.Decision) {})),
-		echoorymfa.RequireAAL2(echoorymfa.WithSkipper(func(echo.Context) bool { return false })),
-		fiberorymfa.RequireAAL2(fiberorymfa.WithNext(func(*fiber.Ctx) bool { return false })),
-	}`))
-	goCmd(t, dir, "mod", "tidy")
+	write(t, filepath.Join(dir, "go.mod"), gomod+replace+")\n")
+
+	imports := "\tgingonic \"github.com/gin-gonic/gin\"\n\techo4 \"github.com/labstack/echo/v4\"\n\techo5 \"github.com/labstack/echo/v5\"\n" +
+		"\tfiber2 \"github.com/gofiber/fiber/v2\"\n\tfiber3 \"github.com/gofiber/fiber/v3\""
+	for _, a := range adapterPkgs {
+		imports += "\n\t" + a.name + " \"" + a.path + "\""
+	}
+	// The import names gin, echo and fiber are the adapters'; the frameworks' are renamed.
+	// Each adapter's own options, those of its framework's types included, and chi's and
+	// net/http's options on each other's guards; the frameworks' packages resolve from the
+	// module cache once.
+	ok := []string{
+		`nethttp.RequireAAL2(nethttp.WithDenyHandler(nil), nethttp.WithMaxAge(0))`,
+		`chi.RequireAAL2(chi.WithDenyHandler(nil))`,
+		`gin.RequireAAL2(gin.WithDenyHandler(func(*gingonic.Context, *gin.Decision) {}))`,
+		`echo.RequireAAL2(echo.WithSkipper(func(echo4.Context) bool { return false }))`,
+		`echov5.RequireAAL2(echov5.WithSkipper(func(*echo5.Context) bool { return false }))`,
+		`fiber.RequireAAL2(fiber.WithNext(func(*fiber2.Ctx) bool { return false }))`,
+		`fiberv3.RequireAAL2(fiberv3.WithNext(func(fiber3.Ctx) bool { return false }))`,
+		`chi.RequireAAL2(nethttp.WithMaxAge(0), nethttp.WithDenyHandler(nil))`,
+		`nethttp.RequireSession(chi.WithVerifier(nil), chi.WithDenyHandler(nil))`,
+	}
+	write(t, filepath.Join(dir, "ok", "main.go"), program(imports, ok))
+	if out, err := goCmd(t, dir, "mod", "tidy"); err != nil {
+		t.Fatalf("go mod tidy: %v\n%s", err, out)
+	}
 	if out, err := goCmd(t, dir, "vet", "./ok"); err != nil {
 		t.Fatalf("each adapter's own options do not type-check:\n%s", out)
 	}
 
-	for _, tc := range []struct{ name, guard string }{
-		{"gin's deny handler on a net/http guard", `orymfa.RequireAAL2(ginorymfa.WithDenyHandler(nil))`},
-		{"echo's skipper on a net/http guard", `orymfa.RequireSession(echoorymfa.WithSkipper(nil))`},
-		{"fiber's Next on a gin guard", `ginorymfa.RequireAAL2(fiberorymfa.WithNext(nil))`},
-		{"net/http's max age on a chi guard", `chi.RequireAAL2(orymfa.WithMaxAge(0))`},
-		{"chi's verifier option on an echo guard", `echoorymfa.RequireSession(chi.WithVerifier(nil))`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			pkg := "bad" + strings.ReplaceAll(strings.ToLower(regexp.MustCompile(`\W+`).ReplaceAllString(tc.name, "")), " ", "")
-			write(t, filepath.Join(dir, pkg, "main.go"), program(imports, tc.guard))
-			out, err := goCmd(t, dir, "vet", "./"+pkg)
-			if err == nil {
-				t.Fatalf("%s compiles", tc.guard)
+	// Every other pair: one adapter's max age on another's guard, all in one program, built
+	// with every error reported (-gcflags=-e), so each line must have its own type error.
+	var bad []string
+	for _, g := range adapterPkgs {
+		for _, o := range adapterPkgs {
+			if g.name != o.name && !sharesOptions(g.name, o.name) {
+				bad = append(bad, g.name+".RequireAAL2("+o.name+".WithMaxAge(0))")
 			}
-			if !regexp.MustCompile(`cannot use .*Option.* as .*Option value`).MatchString(out) {
-				t.Fatalf("%s fails, but not on the option's type:\n%s", tc.guard, out)
-			}
-		})
+		}
+	}
+	badImports := ""
+	for _, a := range adapterPkgs {
+		badImports += "\t" + a.name + " \"" + a.path + "\"\n"
+	}
+	badImports = strings.TrimSuffix(badImports, "\n")
+	write(t, filepath.Join(dir, "bad", "main.go"), program(badImports, bad))
+	out, err := goCmd(t, dir, "build", "-gcflags=-e", "-o", os.DevNull, "./bad")
+	if err == nil {
+		t.Fatalf("another adapter's options compile:\n%s", strings.Join(bad, "\n"))
+	}
+	refused := map[int]bool{}
+	for _, m := range regexp.MustCompile(`main\.go:(\d+):\d+: cannot use .*Option.* as .*Option value`).FindAllStringSubmatch(out, -1) {
+		n, _ := strconv.Atoi(m[1])
+		refused[n] = true
+	}
+	for i, expr := range bad {
+		if !refused[firstLine(badImports)+i] {
+			t.Errorf("%s is not refused for the option's type", expr)
+		}
+	}
+	if t.Failed() {
+		t.Logf("the build said:\n%s", out)
+	}
+	if got := len(bad); got != len(adapterPkgs)*(len(adapterPkgs)-1)-2 {
+		t.Fatalf("%d pairs checked", got)
 	}
 }
 
