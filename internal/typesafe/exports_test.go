@@ -1,6 +1,7 @@
 package typesafe
 
 import (
+	"bytes"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -8,25 +9,34 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/orymfa/orymfa/internal/exports"
 )
 
-var adapters = []string{"nethttp", "chi", "gin", "echo", "echo/v5", "fiber", "fiber/v3"}
-
 // Every adapter re-exports the same names of package core (one import covers the configured
-// case), from the same file: the copies must not drift, and every mode, enforcement, outcome
-// and sentinel error of core must be there.
+// case) in an exports.go that go generate renders from one template (internal/exports): the
+// file in the tree must be what the template renders now (run go generate in the adapter
+// after changing the template), and every mode, enforcement, outcome and sentinel error of
+// core must be there.
 func TestEveryAdapterReexportsCore(t *testing.T) {
-	want, err := os.ReadFile(filepath.Join("..", "..", "nethttp", "exports.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range adapters[1:] {
-		got, err := os.ReadFile(filepath.Join("..", "..", a, "exports.go"))
+	for _, dir := range exports.Adapters {
+		want, err := exports.Render(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(got) != string(want) {
-			t.Errorf("%s/exports.go differs from nethttp/exports.go: copy it", a)
+		got, err := os.ReadFile(filepath.Join("..", "..", filepath.FromSlash(dir), "exports.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s/exports.go is not what the template renders: run go generate in %s", dir, dir)
+		}
+		if !bytes.HasPrefix(got, []byte("// Code generated ")) || !bytes.Contains(got, []byte(" DO NOT EDIT.\n")) {
+			t.Errorf("%s/exports.go does not say it is generated", dir)
+		}
+		doc, err := os.ReadFile(filepath.Join("..", "..", filepath.FromSlash(dir), "doc.go"))
+		if err != nil || !bytes.Contains(doc, []byte("//go:generate go run -C ")) || !bytes.Contains(doc, []byte("./exports/genexports "+dir+"\n")) {
+			t.Errorf("%s/doc.go has no //go:generate line for its exports.go", dir)
 		}
 	}
 
