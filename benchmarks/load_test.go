@@ -199,8 +199,9 @@ func forwarder(tb testing.TB, target string) (url string, accepted *atomic.Int64
 // own session cookie among the app's cookies and a browser's Accept, and fails on any answer
 // but 200. Besides sec/op (wall time per request, all workers together) it reports req/s, the
 // 50th and 99th percentile latency, the CPU per request of this process plus the processes
-// pids (Linux), and, when calls is set, the whoami calls it counts per million requests.
-func load(b *testing.B, url string, cookies []string, calls func() int64, pids ...int) {
+// pids (Linux), and, when calls is set, the cell's whoami calls per million requests (not
+// for an unguarded route: benchstat scales a unit's row by its first column).
+func load(b *testing.B, url string, cookies []string, calls *whoamiCount, pids ...int) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers, MaxIdleConns: workers}}
 	defer client.CloseIdleConnections()
 	var (
@@ -210,9 +211,8 @@ func load(b *testing.B, url string, cookies []string, calls func() int64, pids .
 		failed    atomic.Value
 	)
 	b.SetParallelism(max(1, workers/runtime.GOMAXPROCS(0)))
-	var whoami0 int64
-	if calls != nil {
-		whoami0 = calls()
+	if calls != nil && !calls.started {
+		calls.first, calls.started = calls.count(), true
 	}
 	cpu0 := cpuTime(pids)
 	b.ResetTimer()
@@ -253,8 +253,18 @@ func load(b *testing.B, url string, cookies []string, calls func() int64, pids .
 	b.ReportMetric(float64(latencies[len(latencies)*99/100].Nanoseconds()), "p99-ns")
 	b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/op")
 	if calls != nil {
-		b.ReportMetric(float64(calls()-whoami0)*1e6/n, "whoami/Mreq")
+		calls.requests += b.N
+		b.ReportMetric(float64(calls.count()-calls.first)*1e6/float64(calls.requests), "whoami/Mreq")
 	}
+}
+
+// whoamiCount counts one cell's whoami calls (Kratos's counter) and requests over all its
+// runs, b.N's ramp included, so that a cached cell's few calls (one per session and TTL) show.
+type whoamiCount struct {
+	count    func() int64
+	started  bool
+	first    int64 // Kratos's count before the cell's first run
+	requests int
 }
 
 // cpuTime is the user and system CPU time of this process and of the processes pids so far.

@@ -20,15 +20,16 @@ func BenchmarkLoopback(b *testing.B) {
 		cached := serveApp(b, a, bd.p.PublicURL, core.CacheConfig{})
 		nocache := serveApp(b, a, bd.p.PublicURL, core.CacheConfig{Disabled: true})
 		b.Run("adapter="+a.Name+"/case=bare", func(b *testing.B) {
-			load(b, cached.url+"/public", bd.cookies, func() int64 { return bd.whoamiCalls(b) })
+			load(b, cached.url+"/public", bd.cookies, nil) // no guard, no whoami to count
 		})
 		for _, c := range []struct {
 			name string
 			app  appServer
 		}{{"cached", cached}, {"nocache", nocache}} {
 			app := c.app
+			calls := &whoamiCount{count: func() int64 { return bd.whoamiCalls(b) }}
 			b.Run("adapter="+a.Name+"/case="+c.name, func(b *testing.B) {
-				load(b, app.url+"/aal2", bd.cookies, func() int64 { return bd.whoamiCalls(b) })
+				load(b, app.url+"/aal2", bd.cookies, calls)
 				b.ReportMetric(float64(app.conns.Load()), "conns")
 			})
 		}

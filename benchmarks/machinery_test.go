@@ -24,8 +24,9 @@ func TestLoadCountsRequestsCallsAndConnections(t *testing.T) {
 		a, _ := conformance.AdapterNamed(name)
 		app := serveApp(t, a, kit.URL, core.CacheConfig{TTL: time.Hour}) // no entry expires on a slow machine
 		kit.ResetCalls()
+		calls := &whoamiCount{count: func() int64 { return int64(kit.Calls()) }}
 		r := testing.Benchmark(func(b *testing.B) {
-			load(b, app.url+"/aal2", cookies, func() int64 { return int64(kit.Calls()) })
+			load(b, app.url+"/aal2", cookies, calls)
 		})
 		if r.N == 0 {
 			t.Fatalf("%s: the load failed (a request errored or was not answered 200)", name)
@@ -35,8 +36,8 @@ func TestLoadCountsRequestsCallsAndConnections(t *testing.T) {
 		}
 		// The cached guard asks Ory once per session, whatever the load; the verifier reaches
 		// the kit through the forwarder, on at most one connection per concurrent first call.
-		if n := kit.Calls(); n < 1 || n > len(cookies) {
-			t.Fatalf("%s: %d whoami calls for %d sessions", name, n, len(cookies))
+		if n := kit.Calls(); n < 1 || n > len(cookies) || r.Extra["whoami/Mreq"] != float64(n)*1e6/float64(calls.requests) {
+			t.Fatalf("%s: %d whoami calls for %d sessions, %v per million requests", name, n, len(cookies), r.Extra["whoami/Mreq"])
 		}
 		if n := app.conns.Load(); n < 1 || n > int64(len(cookies)) {
 			t.Fatalf("%s: %d connections to Ory for %d sessions", name, n, len(cookies))
