@@ -1,0 +1,81 @@
+package conformance
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	ory "github.com/ory/client-go"
+
+	"github.com/orymfa/orymfa/core"
+	"github.com/orymfa/orymfa/orymfatest"
+)
+
+// The rest of the ways Ory can fail that the soak used to stage by hand: nothing listening on
+// Ory's port (Kratos stopped), an HTML page where the session should be (a captive portal, a
+// proxy's error page), and a 404 (an SDK URL with a wrong path). Each is presented a valid
+// session, as an API client and as a browser, so the only reason to refuse it is the fault.
+func init() {
+	scenarios = append(scenarios,
+		scenario{name: "Ory's port closed: 503, a page for browsers, the handler never runs", kind: totp, kitOnly: true, run: func(t *testing.T, e *env) {
+			u := e.ory.signUp(t)
+			c := e.kit().Cookie(u.token)
+			// A second app of the same framework whose verifier asks a port nothing listens
+			// on, as while Kratos is stopped: every dial is refused.
+			v, calls := e.verifier("http://"+closedPort(t), core.Config{})
+			e.base = e.adapter.Serve(t, App{Verifier: v, Other: v, MaxAge: maxAge,
+				Handle: func(_, _ *ory.Session) (int, []byte) { e.ran.Add(1); return http.StatusOK, nil },
+				Deny:   func(*core.Decision) (int, []byte) { return http.StatusTeapot, nil },
+			})
+			e.unavailable(e.do(request{path: "/session", token: u.token}), 503)
+			e.unavailablePage(e.do(request{path: "/aal2", browser: browser, cookie: c.Name + "=" + c.Value}), 503)
+			if n := calls.calls.Load(); n != 2 {
+				t.Fatalf("%d whoami attempts, want 2 (one per request)", n)
+			}
+		}},
+		scenario{name: "Ory answering an HTML page or a 404: 502 and the handler never runs", kind: totp, kitOnly: true, run: func(t *testing.T, e *env) {
+			u := e.ory.signUp(t)
+			e.ory.enroll(t, u, u.token)
+			c := e.kit().Cookie(u.token)
+			for _, fault := range []func(){
+				func() {
+					e.kit().Respond(func(w http.ResponseWriter, _ *http.Request) {
+						w.Header().Set("Content-Type", "text/html; charset=utf-8")
+						_, _ = io.WriteString(w, "<!doctype html><title>Sign in to the network</title>")
+					})
+				},
+				func() { e.kit().SetFault(orymfatest.Status(http.StatusNotFound)) },
+			} {
+				fault()
+				e.unavailable(e.do(request{path: "/aal2", token: u.token}), 502)
+				e.unavailablePage(e.do(request{path: "/aal2", browser: browser, cookie: c.Name + "=" + c.Value}), 502)
+			}
+			// The same session passes once Ory answers again: the 502s were the faults' doing.
+			e.kit().ClearFault()
+			e.allowed(e.do(request{path: "/aal2", token: u.token}), e.ory.session(t, u.token).Identity.ID, "aal2")
+		}},
+		scenario{name: "Ory slow for a browser: a 504 page, then the same session passes", kind: totp, kitOnly: true, cfg: core.Config{Timeout: 200 * time.Millisecond}, run: func(t *testing.T, e *env) {
+			u := e.ory.signUp(t)
+			e.ory.enroll(t, u, u.token)
+			c := e.kit().Cookie(u.token)
+			e.kit().SetFault(orymfatest.Slow(time.Minute))
+			e.unavailablePage(e.do(request{path: "/aal2", browser: browser, cookie: c.Name + "=" + c.Value}), 504)
+			e.kit().ClearFault()
+			e.allowed(e.do(request{path: "/aal2", token: u.token}), e.ory.session(t, u.token).Identity.ID, "aal2")
+		}},
+	)
+}
+
+// closedPort returns a loopback host:port on which nothing listens: bound, then released.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	must(t, ln.Close())
+	return addr
+}
