@@ -149,7 +149,8 @@ func sessionRequest(cred string, i int) *http.Request {
 var cookieFiller = strings.Repeat("MTczMjQ1MTIzNHxHd3dBR0RFNE5qQXlNVFl6TXpNd05ERTJOREV5TlRVME9URXhNZz09fA", 6)[:418]
 
 // memoryOry answers whoami in memory with session i's document for session i's credential,
-// as Kratos v1.3.1 writes it (an aal2 session after a password and TOTP, one device).
+// as Kratos v1.3.1 writes it (an aal2 session after a password and TOTP, one device: the
+// fields of the document core/compact_test.go keeps, a browser's full user agent).
 type memoryOry struct{ calls atomic.Int64 }
 
 func (m *memoryOry) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -165,7 +166,7 @@ func (m *memoryOry) RoundTrip(r *http.Request) (*http.Response, error) {
 	now := time.Now().UTC()
 	at := now.Add(-time.Minute).Format(time.RFC3339Nano)        // the password, the identity
 	totp := now.Add(-30 * time.Second).Format(time.RFC3339Nano) // the second factor: authenticated_at
-	body := fmt.Appendf(nil, kratosSession, i, now.Add(24*time.Hour).Format(time.RFC3339Nano), totp, at, totp, at, i, at, i, at, at, i, i)
+	body := fmt.Appendf(nil, kratosSession, i, now.Add(24*time.Hour).Format(time.RFC3339Nano), totp, at, totp, at, i, at, i, at, at, i)
 	return &http.Response{
 		StatusCode: http.StatusOK, Request: r, ContentLength: int64(len(body)),
 		Header: http.Header{"Content-Type": {"application/json"}},
@@ -178,7 +179,7 @@ const kratosSession = `{"id":"e523a4b8-006f-4067-97fc-%012d","active":true,"expi
 	`"issued_at":"%s","identity":{"id":"c34b1d5a-5be0-422a-9e0d-%012d","schema_id":"default","schema_url":"http://127.0.0.1:4433/schemas/ZGVmYXVsdA",` +
 	`"state":"active","state_changed_at":"%s","traits":{"email":"user-%d@example.com"},"metadata_public":null,"created_at":"%s","updated_at":"%s",` +
 	`"organization_id":null},"devices":[{"id":"3a89653e-2e65-43fa-ac76-%012d","ip_address":"127.0.0.1:51234",` +
-	`"user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36","location":"","session_id":"e523a4b8-006f-4067-97fc-%012d"}]}`
+	`"user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36","location":""}]}`
 
 // discard is a ResponseWriter that keeps and allocates nothing.
 type discard struct {
