@@ -39,3 +39,5 @@
 // This package re-exports what its users need from package core ([Config], [New], the
 // outcomes and errors), so one import covers the configured case too.
 package orymfa
+
+//go:generate go run -C ../internal ./exports/genexports connect

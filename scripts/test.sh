@@ -6,10 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Every module: the library's (root: core, nethttp, orymfatest; the adapters; otel), the
-# test-only one with the Kratos conformance table (internal), the examples and demo, the
-# benchmarks.
-MODULES=(. chi gin echo echo/v5 fiber fiber/v3 otel internal examples benchmarks)
+# Every module: the library's (root: core, nethttp, orymfatest; the adapters; otel; the gRPC
+# and Connect interceptors), the test-only one with the Kratos conformance table (internal),
+# the examples and demo, the benchmarks.
+MODULES=(. chi gin echo echo/v5 fiber fiber/v3 otel grpc connect internal examples benchmarks)
 
 # Each module is tested on its own (GOWORK=off), as its users get it through its go.mod and
 # replace lines, and read-only: a -mod=mod inherited from the environment would be refused in

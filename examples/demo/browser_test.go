@@ -547,8 +547,10 @@ func requestRecoveryCode(t *testing.T, kratos, email string) {
 // process may take one of them before the demo or Kratos binds it, so on such a clash it tries
 // again with fresh ports, three times at most (as internal/kratostest's Start does).
 func startOnFreePorts(ctx context.Context, t *testing.T, start func(context.Context, options) (*demo, error), o options) (*demo, error) {
+	used := map[string]bool{}
 	for attempt := 1; ; attempt++ {
-		o.addr, o.kratosPublic, o.kratosAdmin = freeAddr(t), freeAddr(t), freeAddr(t)
+		addrs := freeAddrs(t, 3, used)
+		o.addr, o.kratosPublic, o.kratosAdmin = addrs[0], addrs[1], addrs[2]
 		d, err := start(ctx, o)
 		if err == nil || attempt == 3 || ctx.Err() != nil || !strings.Contains(err.Error(), "already in use") {
 			return d, err
@@ -557,15 +559,24 @@ func startOnFreePorts(ctx context.Context, t *testing.T, start func(context.Cont
 	}
 }
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
+// freeAddrs returns n distinct loopback addresses with ports that were free a moment ago and
+// are not in used (which it extends): all n listeners stay open until all are chosen, as the
+// kernel may hand a port just closed out again.
+func freeAddrs(t *testing.T, n int, used map[string]bool) []string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var addrs []string
+	for len(addrs) < n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		if a := l.Addr().String(); !used[a] {
+			used[a] = true
+			addrs = append(addrs, a)
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addrs
 }
 
 // testWriter sends the demo's output to the test log.

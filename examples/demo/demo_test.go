@@ -28,13 +28,15 @@ func TestStartRefusesATakenPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
+	used := map[string]bool{taken.Addr().String(): true}
+	a, b := freeAddrs(t, 2, used), freeAddrs(t, 2, used)
 	for _, tc := range []struct {
 		name string
 		o    options
 	}{
-		{"app", options{addr: taken.Addr().String(), kratosPublic: freeAddr(t), kratosAdmin: freeAddr(t)}},
-		{"kratos public", options{addr: freeAddr(t), kratosPublic: taken.Addr().String(), kratosAdmin: freeAddr(t)}},
-		{"kratos admin", options{addr: freeAddr(t), kratosPublic: freeAddr(t), kratosAdmin: taken.Addr().String()}},
+		{"app", options{addr: taken.Addr().String(), kratosPublic: a[0], kratosAdmin: a[1]}},
+		{"kratos public", options{addr: a[0], kratosPublic: taken.Addr().String(), kratosAdmin: a[1]}},
+		{"kratos admin", options{addr: b[0], kratosPublic: b[1], kratosAdmin: taken.Addr().String()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.o.framework = "nethttp"

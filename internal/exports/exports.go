@@ -1,6 +1,6 @@
 // Package exports renders each adapter's exports.go, the names of package core an adapter's
 // users need (config, verifier, modes, outcomes, errors), from one template, so that the
-// seven copies cannot drift. Each adapter regenerates its own with go generate (a
+// copies cannot drift. Each adapter regenerates its own with go generate (a
 // //go:generate line in its doc.go runs [genexports]); a test in internal/typesafe fails when
 // a file in the tree is not what the template renders.
 //
@@ -20,7 +20,7 @@ const Module = "github.com/orymfa/orymfa"
 
 // Adapters are the adapter folders, relative to the repository's root, that carry an
 // exports.go.
-var Adapters = []string{"nethttp", "chi", "gin", "echo", "echo/v5", "fiber", "fiber/v3"}
+var Adapters = []string{"nethttp", "chi", "gin", "echo", "echo/v5", "fiber", "fiber/v3", "grpc", "connect"}
 
 //go:embed exports.go.tmpl
 var text string

@@ -250,6 +250,11 @@ func checkConsumerGraph(t *testing.T, dir string, env []string, m *mod, pub []*m
 			}
 		}
 	}
+	// What m's own third-party requirements bring is m's to bring, even where another
+	// adapter requires it directly too (grpc-go requires OpenTelemetry, like the otel module).
+	for path := range thirdPartyReach(t, dir, env, m, rel) {
+		delete(foreign, path)
+	}
 	var graph []string
 	sawRoot := false
 	for _, l := range all {
@@ -281,4 +286,37 @@ func checkConsumerGraph(t *testing.T, dir string, env []string, m *mod, pub []*m
 	} else {
 		t.Logf("%s: %d modules in the user's graph", m.Path, len(graph))
 	}
+}
+
+// thirdPartyReach is every module path reachable in the user's module graph from m without
+// passing through another orymfa module: what m's own third-party requirements need.
+func thirdPartyReach(t *testing.T, dir string, env []string, m *mod, rel map[string]*mod) map[string]bool {
+	out, err := goRun(dir, env, "mod", "graph")
+	if err != nil {
+		t.Fatalf("go mod graph in a user's module of %s: %v\n%s", m.Path, err, out)
+	}
+	edges := map[string][]string{}
+	for _, line := range strings.Split(out, "\n") {
+		from, to, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if ok {
+			edges[from] = append(edges[from], to)
+		}
+	}
+	pathOf := func(node string) string { p, _, _ := strings.Cut(node, "@"); return p }
+	reach := map[string]bool{}
+	seen := map[string]bool{}
+	queue := []string{m.Path + "@" + m.Version}
+	for len(queue) > 0 {
+		node := queue[0]
+		queue = queue[1:]
+		for _, next := range edges[node] {
+			if seen[next] || rel[pathOf(next)] != nil {
+				continue
+			}
+			seen[next] = true
+			reach[pathOf(next)] = true
+			queue = append(queue, next)
+		}
+	}
+	return reach
 }

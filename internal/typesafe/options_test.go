@@ -23,6 +23,8 @@ var adapterPkgs = []adapter{
 	{"echov5", "/echo/v5", "github.com/orymfa/orymfa/echo/v5"},
 	{"fiber", "/fiber", "github.com/orymfa/orymfa/fiber"},
 	{"fiberv3", "/fiber/v3", "github.com/orymfa/orymfa/fiber/v3"},
+	{"grpc", "/grpc", "github.com/orymfa/orymfa/grpc"},
+	{"connect", "/connect", "github.com/orymfa/orymfa/connect"},
 }
 
 // sharesOptions says a and b take each other's options on purpose: chi's guards are net/http
@@ -54,7 +56,7 @@ func TestAnotherAdaptersOptionDoesNotCompile(t *testing.T) {
 	dir := t.TempDir()
 	gomod := "module typesafe.test\n\ngo 1.26.0\n\nrequire (\n"
 	replace := ")\n\nreplace (\n"
-	for _, m := range []string{"", "/chi", "/gin", "/echo", "/echo/v5", "/fiber", "/fiber/v3"} {
+	for _, m := range []string{"", "/chi", "/gin", "/echo", "/echo/v5", "/fiber", "/fiber/v3", "/grpc", "/connect"} {
 		version := "v0.2.0"
 		if strings.HasSuffix(m, "/v5") || strings.HasSuffix(m, "/v3") {
 			version = "v" + m[len(m)-1:] + ".2.0"
@@ -81,6 +83,8 @@ func TestAnotherAdaptersOptionDoesNotCompile(t *testing.T) {
 		`echov5.RequireAAL2(echov5.WithSkipper(func(*echo5.Context) bool { return false }))`,
 		`fiber.RequireAAL2(fiber.WithNext(func(*fiber2.Ctx) bool { return false }))`,
 		`fiberv3.RequireAAL2(fiberv3.WithNext(func(fiber3.Ctx) bool { return false }))`,
+		`grpc.ForMethods(grpc.RequireAAL2(grpc.WithMaxAge(0)), "/shop.v1.Shop/")`,
+		`connect.ForProcedures(connect.RequireAAL2(connect.WithMaxAge(0)), "/shop.v1.Shop/")`,
 		`chi.RequireAAL2(nethttp.WithMaxAge(0), nethttp.WithDenyHandler(nil))`,
 		`nethttp.RequireSession(chi.WithVerifier(nil), chi.WithDenyHandler(nil))`,
 	}
