@@ -36,4 +36,12 @@ M = [
  ("core/guard.go", "\t\t\tcred = v.names.extract(r) // the earlier guard read it; here only a denial needs it\n", "", "a stacked guard re-checks and answers without the request's credential"),
  ("core/ory.go", "if errors.Is(err, flight.ErrLeft) {", "if errors.Is(err, flight.ErrLeft) && false {", "a request that gave up waiting for whoami gets no 503/504 of its own"),
  ("core/internal/flight/flight.go", "if err != nil && c.ctx.Err() != nil {", "if false {", "a caller that joins an abandoned call gets its cancellation"),
+ ("examples/demo/mailbox.go", "subtle.ConstantTimeCompare([]byte(r.URL.Path), []byte(b.path)) != 1", "subtle.ConstantTimeCompare([]byte(r.URL.Path), []byte(b.path)) != 1 && false", "demo: the mailbox takes mail from anyone"),
+ ("examples/demo/mailbox.go", "\tlabel, to, code := printable(m.Label()), printable(m.To), printable(m.Code)", "\tlabel, to, code := m.Label(), m.To, m.Code", "demo: escape sequences of a mail reach the terminal"),
+ ("examples/demo/ui.go", "\tif !fromLoopback(r) {\n\t\tu.fail(w, r, http.StatusForbidden, \"The dev mailbox", "\tif false {\n\t\tu.fail(w, r, http.StatusForbidden, \"The dev mailbox", "demo: the mailbox page answers the network"),
+ ("examples/demo/ui.go", "\tif strings.EqualFold(ru.Hostname(), kratosHost) {", "\tif true {", "demo: the hint for a localhost app asks to allow localhost (a redirect loop)"),
+ ("examples/demo/demo.go", "\t\tif !strings.EqualFold(r.Host, origin.Host) {", "\t\tif !strings.EqualFold(r.Host, origin.Host) && false {", "demo: a browser at localhost is not sent to 127.0.0.1"),
+ ("examples/prometheus/main.go", "fs.String(\"addr\", \"127.0.0.1:8080\"", "fs.String(\"addr\", \"localhost:8080\"", "prometheus example: defaults to localhost"),
+ ("fiber/middleware.go", "\t\t\tstopChain(c)\n", "", "fiber: a deny handler's c.Next() runs the protected route"),
+ ("fiber/v3/middleware.go", "return o.deny(stopped{c}, &denied)", "return o.deny(c, &denied)", "fiber v3: a deny handler's c.Next() runs the protected route"),
 ]
