@@ -85,7 +85,7 @@ func TestModulesInstall(t *testing.T) {
 		checkTags(t, snap, tmp, others, proxyDir, pub)
 	})
 
-	// The bug of issue 9: a sub-module that required the root at v0.0.0 could not be installed.
+	// A sub-module that required the root at v0.0.0 could not be installed (a past release bug).
 	// With that go.mod in the proxy, go get must fail as it did for users; this shows the
 	// consumers below would catch it.
 	t.Run("v0.0.0 would fail", func(t *testing.T) {
