@@ -14,6 +14,7 @@ type Message struct {
 	Recipient    string
 	TemplateType string // e.g. login_code_valid
 	Code         string // the one-time code in the template data, if any
+	Flow         string // the flow that sent it, from the transient payload loginCode submits
 	consumed     bool
 }
 
@@ -46,6 +47,12 @@ func (c *courier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			m.Code = s
 		}
 	}
+	var payload struct {
+		Flow string `json:"orymfa_flow"`
+	}
+	if v, ok := body.TemplateData["transient_payload"]; ok && json.Unmarshal(v, &payload) == nil {
+		m.Flow = payload.Flow
+	}
 	c.mu.Lock()
 	c.messages = append(c.messages, m)
 	close(c.arrived)
@@ -59,28 +66,21 @@ func (c *courier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // since Kratos accepts only the code of the current flow. ctx bounds the wait (the courier
 // polls its queue about once a second).
 func (p *Project) WaitForCode(ctx context.Context, email string) (string, error) {
-	return p.courier.wait(ctx, email, "", 0)
+	return p.courier.wait(ctx, email, "", "")
 }
 
-// mark is the position of the next message: a flow that sends a code after taking it finds
-// its mail at or after it.
-func (c *courier) mark() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.messages)
-}
-
-// wait returns the newest unread code for email among the messages from position from on,
-// of the template when one is given, waiting for one to arrive. A flow's code is read from
-// what arrived after the flow asked for it, of the flow's own template, so a late mail of an
-// earlier flow (a verification code sent at registration, say) is never taken for it.
-func (c *courier) wait(ctx context.Context, email, template string, from int) (string, error) {
+// wait returns the newest unread code for email, of the template and sent by the flow when
+// they are given, waiting for one to arrive. A login flow's code is matched by its flow id,
+// which loginCode sends along as the transient payload: Kratos's courier re-queues a mail
+// whose delivery it thinks failed, so a late copy of an earlier flow's code can arrive after
+// a later flow asked for its own, and only the flow id tells them apart.
+func (c *courier) wait(ctx context.Context, email, template, flow string) (string, error) {
 	email = strings.ToLower(email)
 	for {
 		c.mu.Lock()
 		code := ""
-		for _, m := range c.messages[from:] {
-			if m.Recipient == email && m.Code != "" && !m.consumed && (template == "" || m.TemplateType == template) {
+		for _, m := range c.messages {
+			if m.Recipient == email && m.Code != "" && !m.consumed && (template == "" || m.TemplateType == template) && (flow == "" || m.Flow == flow) {
 				m.consumed = true
 				code = m.Code
 			}

@@ -57,16 +57,17 @@ func TestWaitForCodeNewestUnread(t *testing.T) {
 	}
 }
 
-// TestFlowReadsItsOwnCode checks that a flow's code is read from what arrived after the flow
-// asked for it, of the flow's template: an earlier flow's code or a late verification mail
-// (both still unread) is not taken for it, whichever arrives first.
+// TestFlowReadsItsOwnCode checks that a flow's code is the one its own flow sent: an earlier
+// flow's code, even a copy Kratos's courier delivers again after the new flow asked, or a
+// late verification mail (all unread) is not taken for it, whichever arrives first.
 func TestFlowReadsItsOwnCode(t *testing.T) {
 	c := newCourier()
 	srv := httptest.NewServer(c)
 	defer srv.Close()
-	deliver := func(template, key, code string) {
+	deliver := func(template, key, code, flow string) {
 		t.Helper()
-		body := `{"recipient":"a@orymfa.test","template_type":"` + template + `","template_data":{"` + key + `":"` + code + `"}}`
+		body := `{"recipient":"a@orymfa.test","template_type":"` + template + `","template_data":{"` + key + `":"` + code +
+			`","transient_payload":{"orymfa_flow":"` + flow + `"}}}`
 		res, err := http.Post(srv.URL, "application/json", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
@@ -75,18 +76,18 @@ func TestFlowReadsItsOwnCode(t *testing.T) {
 	}
 	ctx := testCtx(t)
 
-	deliver("login_code_valid", "login_code", "111111") // an earlier flow's, never read
-	mark := c.mark()
+	deliver("login_code_valid", "login_code", "111111", "flow-1") // an earlier flow's, never read
 	got := make(chan string, 1)
 	go func() {
-		code, err := c.wait(ctx, "a@orymfa.test", "login_code_valid", mark)
+		code, err := c.wait(ctx, "a@orymfa.test", "login_code_valid", "flow-2")
 		if err != nil {
 			code = err.Error()
 		}
 		got <- code
 	}()
-	deliver("verification_code_valid", "verification_code", "222222") // late, from registration
-	deliver("login_code_valid", "login_code", "333333")
+	deliver("login_code_valid", "login_code", "111111", "flow-1") // the courier's second copy
+	deliver("verification_code_valid", "verification_code", "222222", "")
+	deliver("login_code_valid", "login_code", "333333", "flow-2")
 	if code := <-got; code != "333333" {
 		t.Fatalf("the flow read %q, want its own code 333333", code)
 	}

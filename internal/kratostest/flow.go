@@ -189,8 +189,8 @@ func (p *Project) loginCode(ctx context.Context, a agent, path, email string) er
 	if err != nil {
 		return err
 	}
-	mark := p.courier.mark()
-	status, b, err := a.submit(ctx, f, map[string]any{"method": "code", "identifier": email})
+	status, b, err := a.submit(ctx, f, map[string]any{"method": "code", "identifier": email,
+		"transient_payload": map[string]string{"orymfa_flow": f.ID}})
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func (p *Project) loginCode(ctx context.Context, a agent, path, email string) er
 	if f.State != "sent_email" {
 		return statusError("send login code: flow state "+f.State, status, b)
 	}
-	code, err := p.courier.wait(ctx, email, "login_code_valid", mark)
+	code, err := p.courier.wait(ctx, email, "login_code_valid", f.ID)
 	if err != nil {
 		return err
 	}

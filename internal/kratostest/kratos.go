@@ -249,15 +249,10 @@ func (p *Project) waitReady(ctx context.Context) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.AdminURL+"/admin/health/ready", nil)
-		if err != nil {
-			return fmt.Errorf("kratostest: %w", err)
-		}
-		if res, err := p.client.Do(req); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return nil
-			}
+		// Both ports: Kratos binds them one after the other, and when another process took
+		// the public port its admin port can answer ready just before it exits.
+		if p.answersReady(ctx, p.AdminURL+"/admin/health/ready") && p.answersReady(ctx, p.PublicURL+"/health/ready") {
+			return nil
 		}
 		select {
 		case <-p.exited:
@@ -269,6 +264,23 @@ func (p *Project) waitReady(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// answersReady reports whether url answers 200 within a second: a port another process
+// holds may accept the connection and never answer.
+func (p *Project) answersReady(ctx context.Context, url string) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false
+	}
+	res, err := p.client.Do(req)
+	if err != nil {
+		return false
+	}
+	res.Body.Close()
+	return res.StatusCode == http.StatusOK
 }
 
 // Log returns what Kratos has printed so far, for failure messages.
