@@ -81,8 +81,10 @@ func (v *Verifier) ask(ctx context.Context, cred credential, waiters func() int)
 		}
 		return nil, err
 	}
+	// The policy's facts first: compact shares values between sessions.
+	g = v.newGrant(s, v.now(), v.cache.ttl)
 	compact(s)
-	return v.newGrant(s, v.now(), v.cache.ttl), nil
+	return g, nil
 }
 
 // recovered turns a panic in a shared whoami call (a user's RoundTripper, say) into a 502 for
