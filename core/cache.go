@@ -70,8 +70,9 @@ type sessionCache struct {
 	size     uint32
 	observer Observer
 
-	init sync.Once
-	lru  atomic.Pointer[freelru.ShardedLRU[credKey, *grant]]
+	init    sync.Once
+	lru     atomic.Pointer[freelru.ShardedLRU[credKey, *grant]]
+	evicted atomic.Int64 // evictions not told to the observer yet (see tellEvictions)
 }
 
 func newSessionCache(cfg CacheConfig, now func() time.Time, obs Observer) (*sessionCache, error) {
@@ -109,6 +110,7 @@ func (c *sessionCache) peek(key credKey, now int64) (*grant, bool) {
 	if lru := c.lru.Load(); lru != nil {
 		if g, ok = lru.Get(key); ok && now >= g.until {
 			lru.Remove(key)
+			c.tellEvictions()
 			ok = false
 		}
 	}
@@ -129,11 +131,25 @@ func (c *sessionCache) put(key credKey, g *grant) {
 			panic(err) // the size is checked in newSessionCache
 		}
 		if c.observer != nil {
-			lru.SetOnEvict(func(credKey, *grant) { c.observer.CacheEvicted() })
+			// Called under freelru's lock: only counted here, told after it is released.
+			lru.SetOnEvict(func(credKey, *grant) { c.evicted.Add(1) })
 		}
 		c.lru.Store(lru)
 	})
 	c.lru.Load().Add(key, g)
+	c.tellEvictions()
+}
+
+// tellEvictions tells the observer about the evictions counted so far, after freelru has
+// released its lock: user code never runs under one (freelru unlocks without defer, so a
+// panic in its eviction callback would leave a shard locked for good).
+func (c *sessionCache) tellEvictions() {
+	if c.observer == nil {
+		return
+	}
+	for n := c.evicted.Swap(0); n > 0; n-- {
+		c.observer.CacheEvicted()
+	}
 }
 
 // len is the number of cached sessions.

@@ -73,15 +73,17 @@ type Config struct {
 	// Enforcement tells how the project answers whoami; see [Strict] (the default).
 	Enforcement Enforcement
 	// Logger receives errors talking to Ory (default slog.Default()); repeated failures are
-	// logged at most once per LogInterval.
+	// logged at most once per LogInterval. A panic in its handler is dropped.
 	Logger *slog.Logger
 	// LogInterval is the least time between two logged failures of the same kind (default
 	// 10s), so an Ory outage does not flood the log. Negative logs every failure.
 	LogInterval time.Duration
-	// OnError, when set, observes every error talking to Ory instead of the log.
+	// OnError, when set, observes every error talking to Ory instead of the log. A panic in
+	// it is dropped: the request it reports on fails closed anyway.
 	OnError func(ctx context.Context, err error)
 	// Observer, when set, is told about every decision, whoami call and cache event (for
-	// metrics and traces; see the otel module). Nil costs nothing.
+	// metrics and traces; see the otel module). Nil costs nothing. A panic in one of its
+	// methods fails the request closed (502), and the app keeps serving.
 	Observer Observer
 	// Cache configures the session cache; see [CacheConfig].
 	Cache CacheConfig
@@ -145,10 +147,11 @@ func New(cfg Config) (*Verifier, error) {
 	v.nanos = clock(cfg.Now)
 	v.now = func() time.Time { return time.Unix(0, v.nanos()) }
 	logger := cmpOr(cfg.Logger, slog.Default())
-	v.report = cfg.OnError
-	if v.report == nil {
-		v.report = newErrorLog(logger, cmpOr(cfg.LogInterval, 10*time.Second), v.now)
+	report := cfg.OnError
+	if report == nil {
+		report = newErrorLog(logger, cmpOr(cfg.LogInterval, 10*time.Second), v.now)
 	}
+	v.report = safeReport(report)
 	v.calls.Recovered = v.recovered
 
 	sdkURL := cfg.SDKURL

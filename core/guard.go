@@ -57,14 +57,18 @@ func MustGuard(require Requirement, opts ...Option) *Guard {
 // Check decides one request. A session that an earlier guard with the same Verifier put in
 // ctx (see [Decision.Context]) is used without asking Ory again, unless it falls short and
 // came from the cache: a denial never rests on a cached session, so Ory is asked first.
-func (g *Guard) Check(ctx context.Context, r *Request) Decision {
+//
+// A panic in the Observer fails the request closed (a 502) rather than unwinding into the
+// framework.
+func (g *Guard) Check(ctx context.Context, r *Request) (d Decision) {
 	obs := g.v.observer
 	if obs == nil {
 		return g.check(ctx, r)
 	}
+	defer g.contain(ctx, r, &d)
 	start := time.Now()
 	ctx = obs.StartCheck(ctx)
-	d := g.check(ctx, r)
+	d = g.check(ctx, r)
 	e := CheckEvent{Outcome: d.Outcome, Requirement: g.require, FromContext: d.FromContext, Cached: d.grant != nil && !d.fresh, Err: d.Err}
 	if d.Session != nil {
 		e.AAL = string(d.Session.GetAuthenticatorAssuranceLevel())
