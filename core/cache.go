@@ -30,25 +30,27 @@ const (
 )
 
 // grant is a session Ory verified, with what the policy reads precomputed, so that a request
-// served from the cache compares a few integers instead of walking the session. Times are
-// Unix nanoseconds (0: unknown), which keeps the entry free of pointers but the session's.
+// served from the cache compares a few integers instead of walking the session. Ory's times
+// are wall-clock Unix nanoseconds (0: unknown), which keeps the entry free of pointers but the
+// session's; the cache's own deadline is on the monotonic clock (see instant).
 type grant struct {
 	session         *ory.Session
 	by              *Verifier // who verified it: a context session is reused only by the same verifier
-	until           int64     // the cache may serve it until then: min(verified + TTL, expires_at)
+	cachedUntil     int64     // monotonic: the cache may serve it until then (verified + TTL)
+	expiresAt       int64     // wall: the session's expires_at
 	aal             int8
 	authenticatedAt int64 // authenticated_at: when the last factor was proven
 	secondFactorAt  int64 // the newest completion of an aal2 (or stronger) method
 }
 
 // newGrant precomputes a verified session's policy facts.
-func (v *Verifier) newGrant(s *ory.Session, verified time.Time, ttl time.Duration) *grant {
-	g := &grant{session: s, by: v, aal: aalRank(s.AuthenticatorAssuranceLevel), until: math.MaxInt64}
+func (v *Verifier) newGrant(s *ory.Session, verified instant, ttl time.Duration) *grant {
+	g := &grant{session: s, by: v, aal: aalRank(s.AuthenticatorAssuranceLevel), cachedUntil: math.MaxInt64, expiresAt: math.MaxInt64}
 	if ttl > 0 {
-		g.until = verified.Add(ttl).UnixNano()
+		g.cachedUntil = verified.mono + int64(ttl)
 	}
 	if s.ExpiresAt != nil {
-		g.until = min(g.until, s.ExpiresAt.UnixNano())
+		g.expiresAt = s.ExpiresAt.UnixNano()
 	}
 	if s.AuthenticatedAt != nil {
 		g.authenticatedAt = s.AuthenticatedAt.UnixNano()
@@ -60,6 +62,10 @@ func (v *Verifier) newGrant(s *ory.Session, verified time.Time, ttl time.Duratio
 	}
 	return g
 }
+
+// validAt reports whether the grant may still be used at now: within the cache's TTL and
+// before the session expires.
+func (g *grant) validAt(now instant) bool { return now.mono < g.cachedUntil && now.wall < g.expiresAt }
 
 // sessionCache holds grants under a keyed hash of their credential. Only grants are cached:
 // errors, "no session" and "step up" answers always go back to Ory. It runs no goroutine
@@ -88,9 +94,9 @@ func newSessionCache(cfg CacheConfig, now func() time.Time, obs Observer) (*sess
 	return c, nil
 }
 
-// get returns the cached grant for key unless it has run out at now (Unix nanoseconds), and
-// tells the observer whether it was a hit.
-func (c *sessionCache) get(key credKey, now int64) (*grant, bool) {
+// get returns the cached grant for key unless it has run out at now, and tells the observer
+// whether it was a hit.
+func (c *sessionCache) get(key credKey, now instant) (*grant, bool) {
 	g, ok := c.peek(key, now)
 	if c.ttl > 0 && c.observer != nil {
 		c.observer.CacheLookup(ok)
@@ -99,7 +105,7 @@ func (c *sessionCache) get(key credKey, now int64) (*grant, bool) {
 }
 
 // peek is get without telling the observer.
-func (c *sessionCache) peek(key credKey, now int64) (*grant, bool) {
+func (c *sessionCache) peek(key credKey, now instant) (*grant, bool) {
 	if c.ttl == 0 {
 		return nil, false
 	}
@@ -108,7 +114,7 @@ func (c *sessionCache) peek(key credKey, now int64) (*grant, bool) {
 		ok bool
 	)
 	if lru := c.lru.Load(); lru != nil {
-		if g, ok = lru.Get(key); ok && now >= g.until {
+		if g, ok = lru.Get(key); ok && !g.validAt(now) {
 			lru.Remove(key)
 			c.tellEvictions()
 			ok = false

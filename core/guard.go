@@ -82,7 +82,7 @@ func (g *Guard) Check(ctx context.Context, r *Request) (d Decision) {
 // apply the route's policy, re-check with Ory before a denial, answer.
 func (g *Guard) check(ctx context.Context, r *Request) Decision {
 	v := g.v
-	now := v.nanos() // once on the cached path: reading the clock is a visible part of it
+	now := v.at() // once on the cached path: reading the clock is a visible part of it
 
 	// The session: the one an earlier guard of this verifier verified for this request, else
 	// the cached one for the request's credential, else Ory's.
@@ -101,7 +101,7 @@ func (g *Guard) check(ctx context.Context, r *Request) Decision {
 			if gr, fresh, err = v.fetch(ctx, cred, key, false); err != nil {
 				return g.denyError(r, cred, err)
 			}
-			now = v.nanos()
+			now = v.at()
 		}
 	}
 
@@ -120,7 +120,7 @@ func (g *Guard) check(ctx context.Context, r *Request) Decision {
 				return g.denyError(r, cred, err)
 			}
 			fresh, fromContext = true, false
-			out, why = g.evaluate(gr, v.nanos())
+			out, why = g.evaluate(gr, v.at())
 		}
 	}
 	if out != Allow {

@@ -38,7 +38,7 @@ func (v *Verifier) fetch(ctx context.Context, cred credential, key credKey, past
 	f, err := v.calls.Do(ctx, key.callKey(pastCache), func(ctx context.Context, waiters func() int) (fetched, error) {
 		if !pastCache {
 			// Not a lookup of its own for the observer: this request's miss was counted.
-			if g, ok := v.cache.peek(key, v.nanos()); ok {
+			if g, ok := v.cache.peek(key, v.at()); ok {
 				return fetched{g, false}, nil
 			}
 		}
@@ -82,7 +82,7 @@ func (v *Verifier) ask(ctx context.Context, cred credential, waiters func() int)
 		return nil, err
 	}
 	// The policy's facts first: compact shares values between sessions.
-	g = v.newGrant(s, v.now(), v.cache.ttl)
+	g = v.newGrant(s, v.at(), v.cache.ttl)
 	compact(s)
 	return g, nil
 }
