@@ -12,13 +12,14 @@ import (
 )
 
 // CacheConfig configures the session cache. The zero value is the default: on, 10 s, 10,000
-// sessions. The trade-off: a session revoked in Ory may still pass for up to TTL.
+// sessions. The trade-off: a session revoked in Ory may still pass for up to TTL, counted
+// from when the whoami call that verified it was sent.
 type CacheConfig struct {
 	// Disabled turns the cache off: every request asks Ory (concurrent requests with the same
 	// credential still share one call).
 	Disabled bool
-	// TTL is how long a verified session is reused (default 10 s). An entry never outlives
-	// the session's expires_at either.
+	// TTL is how long a verified session is reused (default 10 s), counted from when the
+	// whoami call was sent. An entry never outlives the session's expires_at either.
 	TTL time.Duration
 	// MaxEntries bounds the cache; the least recently used session is evicted (default 10,000).
 	MaxEntries int
@@ -36,7 +37,7 @@ const (
 type grant struct {
 	session         *ory.Session
 	by              *Verifier // who verified it: a context session is reused only by the same verifier
-	cachedUntil     int64     // monotonic: the cache may serve it until then (verified + TTL)
+	cachedUntil     int64     // monotonic: the cache may serve it until then (sent + TTL)
 	expiresAt       int64     // wall: the session's expires_at
 	aal             int8
 	authenticatedAt int64 // authenticated_at: when the last factor was proven
@@ -44,10 +45,10 @@ type grant struct {
 }
 
 // newGrant precomputes a verified session's policy facts.
-func (v *Verifier) newGrant(s *ory.Session, verified instant, ttl time.Duration) *grant {
+func (v *Verifier) newGrant(s *ory.Session, sent instant, ttl time.Duration) *grant {
 	g := &grant{session: s, by: v, aal: aalRank(s.AuthenticatorAssuranceLevel), cachedUntil: math.MaxInt64, expiresAt: math.MaxInt64}
 	if ttl > 0 {
-		g.cachedUntil = verified.mono + int64(ttl)
+		g.cachedUntil = sent.mono + int64(ttl)
 	}
 	if s.ExpiresAt != nil {
 		g.expiresAt = s.ExpiresAt.UnixNano()

@@ -185,3 +185,27 @@ func TestCachedSessionsShareNothingWritable(t *testing.T) {
 		t.Fatal("another user's device reads what a handler wrote into its own")
 	}
 }
+
+// A logout is seen within the TTL counted from when the whoami call was sent, not from when
+// Ory's answer arrived: with a slow Ory the window was the TTL plus Ory's latency.
+func TestCacheTTLCountsFromWhenWhoamiWasSent(t *testing.T) {
+	srv := orymfatest.NewServer(t)
+	token := srv.SignIn(srv.NewIdentity(), orymfatest.AAL2)
+	clk := &clock{now: time.Now()}
+	doc := sessionJSON(t, srv, token)
+	srv.Respond(func(w http.ResponseWriter, r *http.Request) {
+		clk.Add(3 * time.Second) // Ory takes 3 s to answer
+		writeJSON(w, 200, doc)
+	})
+	v := newVerifier(t, srv.URL, core.Config{Now: clk.Now, Cache: core.CacheConfig{TTL: 10 * time.Second}})
+	g := core.MustGuard(core.RequireSession, core.WithVerifier(v))
+	if d := g.Check(ctx(t), apiRequest(token)); !d.Allowed() {
+		t.Fatalf("first request: %v", d.Err)
+	}
+	srv.ClearFault()
+	srv.Revoke(token) // the user logs out as the answer arrives
+	clk.Add(7 * time.Second)
+	if d := g.Check(ctx(t), apiRequest(token)); d.Outcome != core.Login {
+		t.Fatalf("10 s after the call was sent (TTL 10 s), a logged-out session: %v, want login: the TTL counted from the answer", d.Outcome)
+	}
+}

@@ -74,6 +74,9 @@ func (v *Verifier) ask(ctx context.Context, cred credential, waiters func() int)
 			}
 		}()
 	}
+	// The cache's TTL counts from now, before the call: a session revoked while Ory was
+	// answering is served for at most the TTL, however slow the answer.
+	sent := v.at()
 	var s *ory.Session
 	if s, status, err = v.whoami(ctx, cred); err != nil {
 		if unavailable(err) != nil && ctx.Err() != context.Canceled {
@@ -82,7 +85,7 @@ func (v *Verifier) ask(ctx context.Context, cred credential, waiters func() int)
 		return nil, err
 	}
 	// The policy's facts first: compact shares values between sessions.
-	g = v.newGrant(s, v.at(), v.cache.ttl)
+	g = v.newGrant(s, sent, v.cache.ttl)
 	compact(s)
 	return g, nil
 }
