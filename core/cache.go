@@ -37,6 +37,7 @@ const (
 type grant struct {
 	session         *ory.Session
 	by              *Verifier // who verified it: a context session is reused only by the same verifier
+	key             credKey   // for which credential: a context session is reused only for the same one
 	cachedUntil     int64     // monotonic: the cache may serve it until then (sent + TTL)
 	expiresAt       int64     // wall: the session's expires_at
 	aal             int8
@@ -45,8 +46,8 @@ type grant struct {
 }
 
 // newGrant precomputes a verified session's policy facts.
-func (v *Verifier) newGrant(s *ory.Session, sent instant, ttl time.Duration) *grant {
-	g := &grant{session: s, by: v, aal: aalRank(s.AuthenticatorAssuranceLevel), cachedUntil: math.MaxInt64, expiresAt: math.MaxInt64}
+func (v *Verifier) newGrant(s *ory.Session, key credKey, sent instant, ttl time.Duration) *grant {
+	g := &grant{session: s, by: v, key: key, aal: aalRank(s.AuthenticatorAssuranceLevel), cachedUntil: math.MaxInt64, expiresAt: math.MaxInt64}
 	if ttl > 0 {
 		g.cachedUntil = sent.mono + int64(ttl)
 	}

@@ -42,7 +42,7 @@ func (v *Verifier) fetch(ctx context.Context, cred credential, key credKey, past
 				return fetched{g, false}, nil
 			}
 		}
-		g, err := v.ask(ctx, clean, waiters)
+		g, err := v.ask(ctx, clean, key, waiters)
 		if err == nil {
 			v.cache.put(key, g)
 		}
@@ -57,7 +57,7 @@ func (v *Verifier) fetch(ctx context.Context, cred credential, key credKey, past
 // ask makes one whoami call and turns a usable answer into a grant, compacted for the cache.
 // It tells the observer (also when the call panics: the panic goes on to the shared call,
 // which recovers it) and reports failures.
-func (v *Verifier) ask(ctx context.Context, cred credential, waiters func() int) (g *grant, err error) {
+func (v *Verifier) ask(ctx context.Context, cred credential, key credKey, waiters func() int) (g *grant, err error) {
 	status := 0
 	if obs := v.observer; obs != nil {
 		ctx = obs.StartWhoami(ctx)
@@ -85,7 +85,7 @@ func (v *Verifier) ask(ctx context.Context, cred credential, waiters func() int)
 		return nil, err
 	}
 	// The policy's facts first: compact shares values between sessions.
-	g = v.newGrant(s, sent, v.cache.ttl)
+	g = v.newGrant(s, key, sent, v.cache.ttl)
 	compact(s)
 	return g, nil
 }
