@@ -13,7 +13,8 @@ import (
 
 // CacheConfig configures the session cache. The zero value is the default: on, 10 s, 10,000
 // sessions. The trade-off: a session revoked in Ory may still pass for up to TTL, counted
-// from when the whoami call that verified it was sent.
+// from when the whoami call that verified it was sent; an app that runs the logout itself
+// can drop the session at once with [Verifier.ForgetSession].
 type CacheConfig struct {
 	// Disabled turns the cache off: every request asks Ory (concurrent requests with the same
 	// credential still share one call).
@@ -81,6 +82,12 @@ type sessionCache struct {
 	init    sync.Once
 	lru     atomic.Pointer[freelru.ShardedLRU[credKey, *grant]]
 	evicted atomic.Int64 // evictions not told to the observer yet (see tellEvictions)
+
+	// Sessions dropped with ForgetSession (forget.go): id → when (monotonic), for one TTL.
+	// put holds forgetMu for reading while it checks and adds, forget for writing.
+	forgetMu  sync.RWMutex
+	forgotten map[string]int64
+	pruneAt   int64 // when forgotten is next pruned
 }
 
 func newSessionCache(cfg CacheConfig, now func() time.Time, obs Observer) (*sessionCache, error) {
@@ -128,7 +135,8 @@ func (c *sessionCache) peek(key credKey, now instant) (*grant, bool) {
 	return g, true
 }
 
-// put caches g under key.
+// put caches g under key, unless its session was forgotten since the call that verified it
+// was sent.
 func (c *sessionCache) put(key credKey, g *grant) {
 	if c.ttl == 0 {
 		return
@@ -144,7 +152,12 @@ func (c *sessionCache) put(key credKey, g *grant) {
 		}
 		c.lru.Store(lru)
 	})
-	c.lru.Load().Add(key, g)
+	sent := g.cachedUntil - int64(c.ttl) // see newGrant
+	c.forgetMu.RLock()
+	if !c.forgottenSince(g.session.Id, sent) {
+		c.lru.Load().Add(key, g)
+	}
+	c.forgetMu.RUnlock()
 	c.tellEvictions()
 }
 
