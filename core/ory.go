@@ -84,7 +84,7 @@ func (v *Verifier) ask(ctx context.Context, cred credential, key credKey, waiter
 		}
 		return nil, err
 	}
-	// The policy's facts first: compact shares values between sessions.
+	// The policy's facts first, as Ory sent them: compact rewrites the session's values.
 	g = v.newGrant(s, key, sent, v.cache.ttl)
 	compact(s)
 	return g, nil

@@ -41,7 +41,7 @@ M = [
  ("core/cache.go", "lru.SetOnEvict(func(credKey, *grant) { c.evicted.Add(1) })", "lru.SetOnEvict(func(credKey, *grant) { c.observer.CacheEvicted() })", "Observer.CacheEvicted called under freelru's shard lock"),
  ("core/context.go", " || g.key != key || ", " || ", "a context session reused for another credential (or none)"),
  ("core/context.go", " || !g.validAt(now) {", " {", "a context session reused past its TTL and expires_at"),
- ("core/ory.go", "	g = v.newGrant(s, key, sent, v.cache.ttl)", "	g = v.newGrant(s, key, v.at(), v.cache.ttl)", "the cache's TTL counted from Ory's answer, not from the call"),
+ ("core/ory.go", "\tsent := v.at()\n\tvar s *ory.Session\n\tif s, status, err = v.whoami(ctx, cred); err != nil {", "\tvar s *ory.Session\n\ts, status, err = v.whoami(ctx, cred)\n\tsent := v.at()\n\tif err != nil {", "the cache's TTL counted from Ory's answer, not from the call"),
  ("core/compact.go", "\tsharedAAL(s.AuthenticatorAssuranceLevel)\n", "\ts.AuthenticatorAssuranceLevel = (*ory.AuthenticatorAssuranceLevel)(interned.Pointer((*string)(s.AuthenticatorAssuranceLevel)))\n", "every cached session's aal points at one process-wide value"),
  ("core/config.go", "mono: int64(t.Sub(v.started))", "mono: t.UnixNano()", "the cache's TTL on the wall clock"),
  ("core/cache.go", "	if !c.forgottenSince(g.session.Id, sent) {", "	if !c.forgottenSince(g.session.Id, sent) || true {", "a whoami call sent before ForgetSession caches the session again"),
