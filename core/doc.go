@@ -11,7 +11,7 @@
 //   - request.go: the request facts the core needs ([Request]), independent of net/http; the
 //     ones only a denial needs may be filled on demand ([RequestDetails]).
 //   - context.go: the verified session in a [context.Context], tied to the verifier that
-//     verified it, so stacked guards ask Ory once.
+//     verified it and the credential it was verified for, so stacked guards ask Ory once.
 //   - credentials.go: the Ory session cookie or session token taken from the request, what
 //     carried it, and the keyed hash that names it in the cache.
 //   - cache.go: verified sessions ("grants") cached under the credential's key, grants only,
