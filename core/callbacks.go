@@ -18,8 +18,8 @@ import (
 //     freelru has unlocked (see sessionCache.tellEvictions).
 
 // safeReport returns report (OnError, or the log) made safe to call anywhere: a panic in it is
-// dropped. It is only ever called for a request that fails anyway, and it runs inside the
-// shared whoami call, whose recovery calls it again.
+// dropped. It reports failures only, so the request fails closed anyway; and it runs inside
+// the shared whoami call, whose recovery from a panic reports that panic with it again.
 func safeReport(report func(context.Context, error)) func(context.Context, error) {
 	return func(ctx context.Context, err error) {
 		defer func() { _ = recover() }()
@@ -27,14 +27,14 @@ func safeReport(report func(context.Context, error)) func(context.Context, error
 	}
 }
 
-// contain, deferred by Check when an Observer is set, turns a panic on the request's path into
-// a 502 for this request, reported, in place of the decision d.
+// contain, deferred by Check when an Observer is set (the only user code on the request's own
+// path), turns a panic there into a 502 for this request, reported, in place of the decision d.
 func (g *Guard) contain(ctx context.Context, r *Request, d *Decision) {
 	p := recover()
 	if p == nil {
 		return
 	}
-	err := badGateway("panic while checking the request (in the Observer?)", fmt.Errorf("%v", p))
+	err := badGateway("panic while checking the request", fmt.Errorf("%v", p))
 	g.v.report(ctx, err)
 	*d = g.deny(r, g.v.names.extract(r).kind(), Unavailable, err)
 }
