@@ -12,13 +12,15 @@ import (
 )
 
 // CacheConfig configures the session cache. The zero value is the default: on, 10 s, 10,000
-// sessions. The trade-off: a session revoked in Ory may still pass for up to TTL.
+// sessions. The trade-off: a session revoked in Ory may still pass for up to TTL, counted
+// from when the whoami call that verified it was sent; an app that runs the logout itself
+// can drop the session at once with [Verifier.ForgetSession].
 type CacheConfig struct {
 	// Disabled turns the cache off: every request asks Ory (concurrent requests with the same
 	// credential still share one call).
 	Disabled bool
-	// TTL is how long a verified session is reused (default 10 s). An entry never outlives
-	// the session's expires_at either.
+	// TTL is how long a verified session is reused (default 10 s), counted from when the
+	// whoami call was sent. An entry never outlives the session's expires_at either.
 	TTL time.Duration
 	// MaxEntries bounds the cache; the least recently used session is evicted (default 10,000).
 	MaxEntries int
@@ -30,25 +32,28 @@ const (
 )
 
 // grant is a session Ory verified, with what the policy reads precomputed, so that a request
-// served from the cache compares a few integers instead of walking the session. Times are
-// Unix nanoseconds (0: unknown), which keeps the entry free of pointers but the session's.
+// served from the cache compares a few integers instead of walking the session. Ory's times
+// are wall-clock Unix nanoseconds (0: unknown), which keeps the entry free of pointers but the
+// session's; the cache's own deadline is on the monotonic clock (see instant).
 type grant struct {
 	session         *ory.Session
 	by              *Verifier // who verified it: a context session is reused only by the same verifier
-	until           int64     // the cache may serve it until then: min(verified + TTL, expires_at)
+	key             credKey   // for which credential: a context session is reused only for the same one
+	cachedUntil     int64     // monotonic: the cache may serve it until then (sent + TTL)
+	expiresAt       int64     // wall: the session's expires_at
 	aal             int8
 	authenticatedAt int64 // authenticated_at: when the last factor was proven
 	secondFactorAt  int64 // the newest completion of an aal2 (or stronger) method
 }
 
 // newGrant precomputes a verified session's policy facts.
-func (v *Verifier) newGrant(s *ory.Session, verified time.Time, ttl time.Duration) *grant {
-	g := &grant{session: s, by: v, aal: aalRank(s.AuthenticatorAssuranceLevel), until: math.MaxInt64}
+func (v *Verifier) newGrant(s *ory.Session, key credKey, sent instant, ttl time.Duration) *grant {
+	g := &grant{session: s, by: v, key: key, aal: aalRank(s.AuthenticatorAssuranceLevel), cachedUntil: math.MaxInt64, expiresAt: math.MaxInt64}
 	if ttl > 0 {
-		g.until = verified.Add(ttl).UnixNano()
+		g.cachedUntil = sent.mono + int64(ttl)
 	}
 	if s.ExpiresAt != nil {
-		g.until = min(g.until, s.ExpiresAt.UnixNano())
+		g.expiresAt = s.ExpiresAt.UnixNano()
 	}
 	if s.AuthenticatedAt != nil {
 		g.authenticatedAt = s.AuthenticatedAt.UnixNano()
@@ -61,6 +66,10 @@ func (v *Verifier) newGrant(s *ory.Session, verified time.Time, ttl time.Duratio
 	return g
 }
 
+// validAt reports whether the grant may still be used at now: within the cache's TTL and
+// before the session expires.
+func (g *grant) validAt(now instant) bool { return now.mono < g.cachedUntil && now.wall < g.expiresAt }
+
 // sessionCache holds grants under a keyed hash of their credential. Only grants are cached:
 // errors, "no session" and "step up" answers always go back to Ory. It runs no goroutine
 // (expired entries are dropped when met), and allocates its table on first use, so a verifier
@@ -70,8 +79,15 @@ type sessionCache struct {
 	size     uint32
 	observer Observer
 
-	init sync.Once
-	lru  atomic.Pointer[freelru.ShardedLRU[credKey, *grant]]
+	init    sync.Once
+	lru     atomic.Pointer[freelru.ShardedLRU[credKey, *grant]]
+	evicted atomic.Int64 // evictions not told to the observer yet (see tellEvictions)
+
+	// Sessions dropped with ForgetSession (forget.go): id → when (monotonic), for one TTL.
+	// put holds forgetMu for reading while it checks and adds, forget for writing.
+	forgetMu  sync.RWMutex
+	forgotten map[string]int64
+	pruneAt   int64 // when forgotten is next pruned
 }
 
 func newSessionCache(cfg CacheConfig, now func() time.Time, obs Observer) (*sessionCache, error) {
@@ -87,9 +103,9 @@ func newSessionCache(cfg CacheConfig, now func() time.Time, obs Observer) (*sess
 	return c, nil
 }
 
-// get returns the cached grant for key unless it has run out at now (Unix nanoseconds), and
-// tells the observer whether it was a hit.
-func (c *sessionCache) get(key credKey, now int64) (*grant, bool) {
+// get returns the cached grant for key unless it has run out at now, and tells the observer
+// whether it was a hit.
+func (c *sessionCache) get(key credKey, now instant) (*grant, bool) {
 	g, ok := c.peek(key, now)
 	if c.ttl > 0 && c.observer != nil {
 		c.observer.CacheLookup(ok)
@@ -98,7 +114,7 @@ func (c *sessionCache) get(key credKey, now int64) (*grant, bool) {
 }
 
 // peek is get without telling the observer.
-func (c *sessionCache) peek(key credKey, now int64) (*grant, bool) {
+func (c *sessionCache) peek(key credKey, now instant) (*grant, bool) {
 	if c.ttl == 0 {
 		return nil, false
 	}
@@ -107,8 +123,9 @@ func (c *sessionCache) peek(key credKey, now int64) (*grant, bool) {
 		ok bool
 	)
 	if lru := c.lru.Load(); lru != nil {
-		if g, ok = lru.Get(key); ok && now >= g.until {
+		if g, ok = lru.Get(key); ok && !g.validAt(now) {
 			lru.Remove(key)
+			c.tellEvictions()
 			ok = false
 		}
 	}
@@ -118,7 +135,8 @@ func (c *sessionCache) peek(key credKey, now int64) (*grant, bool) {
 	return g, true
 }
 
-// put caches g under key.
+// put caches g under key, unless its session was forgotten since the call that verified it
+// was sent.
 func (c *sessionCache) put(key credKey, g *grant) {
 	if c.ttl == 0 {
 		return
@@ -129,11 +147,30 @@ func (c *sessionCache) put(key credKey, g *grant) {
 			panic(err) // the size is checked in newSessionCache
 		}
 		if c.observer != nil {
-			lru.SetOnEvict(func(credKey, *grant) { c.observer.CacheEvicted() })
+			// Called under freelru's lock: only counted here, told after it is released.
+			lru.SetOnEvict(func(credKey, *grant) { c.evicted.Add(1) })
 		}
 		c.lru.Store(lru)
 	})
-	c.lru.Load().Add(key, g)
+	sent := g.cachedUntil - int64(c.ttl) // see newGrant
+	c.forgetMu.RLock()
+	if !c.forgottenSince(g.session.Id, sent) {
+		c.lru.Load().Add(key, g)
+	}
+	c.forgetMu.RUnlock()
+	c.tellEvictions()
+}
+
+// tellEvictions tells the observer about the evictions counted so far, after freelru has
+// released its lock: user code never runs under one (freelru unlocks without defer, so a
+// panic in its eviction callback would leave a shard locked for good).
+func (c *sessionCache) tellEvictions() {
+	if c.observer == nil {
+		return
+	}
+	for n := c.evicted.Swap(0); n > 0; n-- {
+		c.observer.CacheEvicted()
+	}
 }
 
 // len is the number of cached sessions.

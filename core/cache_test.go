@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	ory "github.com/ory/client-go"
+
 	"github.com/orymfa/orymfa/core"
 	"github.com/orymfa/orymfa/orymfatest"
 )
@@ -126,5 +128,84 @@ func TestErrorsAreNotCached(t *testing.T) {
 	}
 	if n := srv.Calls(); n != 7 {
 		t.Fatalf("%d calls, want 7: denials and errors always go back to Ory", n)
+	}
+}
+
+// A handler that writes through its session's pointers (it should not: sessions are
+// read-only, but nothing stops it) changes its own session only: no cached session shares
+// anything writable with another, and the policy reads what Ory said, not what a handler
+// wrote afterwards.
+func TestCachedSessionsShareNothingWritable(t *testing.T) {
+	srv := orymfatest.NewServer(t)
+	v := newVerifier(t, srv.URL, core.Config{})
+	session, aal2 := core.MustGuard(core.RequireSession, core.WithVerifier(v)), core.MustGuard(core.RequireAAL2, core.WithVerifier(v))
+	careless := srv.SignIn(srv.NewIdentity(), orymfatest.AAL1)
+	d := session.Check(ctx(t), apiRequest(careless))
+	if !d.Allowed() {
+		t.Fatalf("aal1 on RequireSession: %v", d.Err)
+	}
+	s := d.Session
+	aal1, method := *s.AuthenticatorAssuranceLevel, *s.AuthenticationMethods[0].Method
+	var device *string // the kit sends a device, as Kratos does
+	var userAgent string
+	if len(s.Devices) > 0 && s.Devices[0].UserAgent != nil {
+		device, userAgent = s.Devices[0].UserAgent, *s.Devices[0].UserAgent
+	}
+	t.Cleanup(func() { // writes back what Ory said, should the writes have reached anything shared
+		*s.AuthenticatorAssuranceLevel, *s.AuthenticationMethods[0].Aal = aal1, aal1
+		*s.AuthenticationMethods[0].Method, *s.Identity.State = method, "active"
+		if device != nil {
+			*device = userAgent
+		}
+	})
+	*s.AuthenticatorAssuranceLevel = ory.AUTHENTICATORASSURANCELEVEL_AAL2
+	*s.AuthenticationMethods[0].Aal = ory.AUTHENTICATORASSURANCELEVEL_AAL2
+	*s.AuthenticationMethods[0].Method = "totp"
+	*s.Identity.State = "inactive"
+	if device != nil {
+		*device = "written by a handler"
+	}
+
+	// The careless user's own session is still what Ory said to the policy.
+	if d := aal2.Check(ctx(t), apiRequest(careless)); d.Allowed() {
+		t.Fatal("a handler's write to its session's aal made that session pass RequireAAL2")
+	}
+	// Another user's session shares none of it.
+	other := srv.SignIn(srv.NewIdentity(), orymfatest.AAL1)
+	d = aal2.Check(ctx(t), apiRequest(other))
+	if d.Allowed() || d.Outcome != core.Enroll {
+		t.Fatalf("another user's aal1 session: %v, want enroll: a handler's write reached every session", d.Outcome)
+	}
+	o := d.Session
+	if *o.AuthenticatorAssuranceLevel != aal1 || *o.AuthenticationMethods[0].Aal != aal1 ||
+		*o.AuthenticationMethods[0].Method != method || *o.Identity.State != "active" {
+		t.Fatalf("another user's session reads what a handler wrote into its own: %+v", o)
+	}
+	if len(o.Devices) > 0 && o.Devices[0].UserAgent != nil && *o.Devices[0].UserAgent == "written by a handler" {
+		t.Fatal("another user's device reads what a handler wrote into its own")
+	}
+}
+
+// A logout is seen within the TTL counted from when the whoami call was sent, not from when
+// Ory's answer arrived: with a slow Ory the window was the TTL plus Ory's latency.
+func TestCacheTTLCountsFromWhenWhoamiWasSent(t *testing.T) {
+	srv := orymfatest.NewServer(t)
+	token := srv.SignIn(srv.NewIdentity(), orymfatest.AAL2)
+	clk := &clock{now: time.Now()}
+	doc := sessionJSON(t, srv, token)
+	srv.Respond(func(w http.ResponseWriter, r *http.Request) {
+		clk.Add(3 * time.Second) // Ory takes 3 s to answer
+		writeJSON(w, 200, doc)
+	})
+	v := newVerifier(t, srv.URL, core.Config{Now: clk.Now, Cache: core.CacheConfig{TTL: 10 * time.Second}})
+	g := core.MustGuard(core.RequireSession, core.WithVerifier(v))
+	if d := g.Check(ctx(t), apiRequest(token)); !d.Allowed() {
+		t.Fatalf("first request: %v", d.Err)
+	}
+	srv.ClearFault()
+	srv.Revoke(token) // the user logs out as the answer arrives
+	clk.Add(7 * time.Second)
+	if d := g.Check(ctx(t), apiRequest(token)); d.Outcome != core.Login {
+		t.Fatalf("10 s after the call was sent (TTL 10 s), a logged-out session: %v, want login: the TTL counted from the answer", d.Outcome)
 	}
 }

@@ -16,41 +16,45 @@ import (
 //     properties" and then deletes every known key, so a decoded session carries an emptied
 //     but allocated map per object: more than half of its memory. An empty map becomes nil
 //     (it reads the same); one that still holds something (a field a newer Ory sends) stays.
-//   - The small values every session repeats (active, the assurance levels, the method
-//     names, the identity's state) point at one shared copy instead of one each, and equal
-//     times within the session (a sign-in's authenticated_at, issued_at and completed_at;
-//     an identity's created_at, state_changed_at and updated_at) at one of them. Sessions
-//     are read-only for their users (see SessionFromContext), so sharing is safe.
+//   - The text of the small values every session repeats (the assurance levels, the method
+//     names, the identity's state) is one shared copy instead of one each, and equal times
+//     within the session (a sign-in's authenticated_at, issued_at and completed_at; an
+//     identity's created_at, state_changed_at and updated_at) are one of them.
 //   - The values many sessions repeat but no list can name (the identity schema's id and
 //     URL, a device's user agent and location) are interned: the first few thousand distinct
 //     ones get one shared copy each, for the life of the process.
+//
+// Only immutable string bytes are shared between sessions, never a pointer: sessions are
+// read-only for their users (see SessionFromContext), but a handler that writes through one
+// anyway must change its own session only, not every user's. (The shared times are within
+// one session, which only that session's holders see.) The policy's facts are read before
+// compact (see ask), so no write reaches them either.
 func compact(s *ory.Session) {
 	var times timeSet
 	s.AuthenticatedAt = times.share(s.AuthenticatedAt)
 	s.IssuedAt = times.share(s.IssuedAt)
 	s.ExpiresAt = times.share(s.ExpiresAt)
 	s.AdditionalProperties = nilIfEmpty(s.AdditionalProperties)
-	s.Active = shared(s.Active, &sharedTrue)
-	s.AuthenticatorAssuranceLevel = sharedAAL(s.AuthenticatorAssuranceLevel)
+	sharedAAL(s.AuthenticatorAssuranceLevel)
 	for i := range s.AuthenticationMethods {
 		m := &s.AuthenticationMethods[i]
 		m.AdditionalProperties = nilIfEmpty(m.AdditionalProperties)
-		m.Aal = sharedAAL(m.Aal)
-		m.Method = sharedString(m.Method)
+		sharedAAL(m.Aal)
+		sharedString(m.Method)
 		m.CompletedAt = times.share(m.CompletedAt)
 	}
 	for i := range s.Devices {
 		d := &s.Devices[i]
 		d.AdditionalProperties = nilIfEmpty(d.AdditionalProperties)
-		d.UserAgent = interned.Pointer(d.UserAgent)
-		d.Location = interned.Pointer(d.Location)
+		internedString(d.UserAgent)
+		internedString(d.Location)
 	}
 	id := s.Identity
 	if id == nil {
 		return
 	}
 	id.AdditionalProperties = nilIfEmpty(id.AdditionalProperties)
-	id.State = sharedString(id.State)
+	sharedString(id.State)
 	id.SchemaId = interned.String(id.SchemaId)
 	id.SchemaUrl = interned.String(id.SchemaUrl)
 	id.CreatedAt = times.share(id.CreatedAt)
@@ -73,48 +77,46 @@ func nilIfEmpty(m map[string]any) map[string]any {
 	return m
 }
 
-// The shared copies. Pointers to them must never be written through.
+// The shared copies of the values every session repeats, by value: the session keeps its own
+// pointer, whose string's bytes are these.
 var (
-	sharedTrue = true
-	sharedAALs = map[ory.AuthenticatorAssuranceLevel]*ory.AuthenticatorAssuranceLevel{
-		ory.AUTHENTICATORASSURANCELEVEL_AAL0: ory.AUTHENTICATORASSURANCELEVEL_AAL0.Ptr(),
-		ory.AUTHENTICATORASSURANCELEVEL_AAL1: ory.AUTHENTICATORASSURANCELEVEL_AAL1.Ptr(),
-		ory.AUTHENTICATORASSURANCELEVEL_AAL2: ory.AUTHENTICATORASSURANCELEVEL_AAL2.Ptr(),
-		ory.AUTHENTICATORASSURANCELEVEL_AAL3: ory.AUTHENTICATORASSURANCELEVEL_AAL3.Ptr(),
-	}
-	sharedStrings = map[string]*string{}
+	sharedAALs    = map[ory.AuthenticatorAssuranceLevel]ory.AuthenticatorAssuranceLevel{}
+	sharedStrings = map[string]string{}
 )
 
 func init() {
+	for _, aal := range []ory.AuthenticatorAssuranceLevel{ory.AUTHENTICATORASSURANCELEVEL_AAL0, ory.AUTHENTICATORASSURANCELEVEL_AAL1, ory.AUTHENTICATORASSURANCELEVEL_AAL2, ory.AUTHENTICATORASSURANCELEVEL_AAL3} {
+		sharedAALs[aal] = aal
+	}
 	// Kratos's method names and identity states.
 	for _, s := range []string{"password", "totp", "code", "lookup_secret", "webauthn", "passkey", "oidc", "saml", "link_recovery", "code_recovery", "active", "inactive"} {
-		sharedStrings[s] = &s
+		sharedStrings[s] = s
 	}
 }
 
-func shared[T comparable](p *T, same *T) *T {
-	if p != nil && *p == *same {
-		return same
-	}
-	return p
-}
-
-func sharedAAL(p *ory.AuthenticatorAssuranceLevel) *ory.AuthenticatorAssuranceLevel {
+// sharedAAL makes *p's text the shared copy.
+func sharedAAL(p *ory.AuthenticatorAssuranceLevel) {
 	if p != nil {
 		if q, ok := sharedAALs[*p]; ok {
-			return q
+			*p = q
 		}
 	}
-	return p
 }
 
-func sharedString(p *string) *string {
+// sharedString makes *p's text the shared copy, if it is one of Kratos's names.
+func sharedString(p *string) {
 	if p != nil {
 		if q, ok := sharedStrings[*p]; ok {
-			return q
+			*p = q
 		}
 	}
-	return p
+}
+
+// internedString makes *p's text the interned copy.
+func internedString(p *string) {
+	if p != nil {
+		*p = interned.String(*p)
+	}
 }
 
 // timeSet hands out one pointer per distinct time within a session.

@@ -73,19 +73,23 @@ type Config struct {
 	// Enforcement tells how the project answers whoami; see [Strict] (the default).
 	Enforcement Enforcement
 	// Logger receives errors talking to Ory (default slog.Default()); repeated failures are
-	// logged at most once per LogInterval.
+	// logged at most once per LogInterval. A panic in its handler is dropped.
 	Logger *slog.Logger
 	// LogInterval is the least time between two logged failures of the same kind (default
 	// 10s), so an Ory outage does not flood the log. Negative logs every failure.
 	LogInterval time.Duration
-	// OnError, when set, observes every error talking to Ory instead of the log.
+	// OnError, when set, observes every error talking to Ory instead of the log. A panic in
+	// it is dropped: the request it reports on fails closed anyway.
 	OnError func(ctx context.Context, err error)
 	// Observer, when set, is told about every decision, whoami call and cache event (for
-	// metrics and traces; see the otel module). Nil costs nothing.
+	// metrics and traces; see the otel module). Nil costs nothing. A panic in one of its
+	// methods fails the request closed (502), and the app keeps serving.
 	Observer Observer
 	// Cache configures the session cache; see [CacheConfig].
 	Cache CacheConfig
-	// Now is the clock (default time.Now); tests set it.
+	// Now is the clock (default time.Now); tests set it. Ory's times are compared with the
+	// wall clock it reads at that moment; the cache's TTL runs on the monotonic reading of
+	// its times (time.Now's), so a wall-clock step neither shortens nor extends it.
 	Now func() time.Time
 }
 
@@ -102,8 +106,8 @@ type Verifier struct {
 	enforce    Enforcement
 	report     func(context.Context, error)
 	observer   Observer
-	now        func() time.Time
-	nanos      func() int64 // the same clock in Unix nanoseconds, read once per check
+	now        func() time.Time // Config.Now or time.Now (see at)
+	started    time.Time        // the clock when the verifier was built
 	cache      *sessionCache
 	calls      flight.Group[fetched] // whoami calls shared by concurrent requests (ory.go)
 }
@@ -142,13 +146,17 @@ func New(cfg Config) (*Verifier, error) {
 		}
 	}
 	v.names.needle = commonPrefix(v.names.cookieNames, v.names.cookiePrefixes)
-	v.nanos = clock(cfg.Now)
-	v.now = func() time.Time { return time.Unix(0, v.nanos()) }
-	logger := cmpOr(cfg.Logger, slog.Default())
-	v.report = cfg.OnError
-	if v.report == nil {
-		v.report = newErrorLog(logger, cmpOr(cfg.LogInterval, 10*time.Second), v.now)
+	v.now = cfg.Now
+	if v.now == nil {
+		v.now = time.Now
 	}
+	v.started = v.now()
+	logger := cmpOr(cfg.Logger, slog.Default())
+	report := cfg.OnError
+	if report == nil {
+		report = newErrorLog(logger, cmpOr(cfg.LogInterval, 10*time.Second), v.now)
+	}
+	v.report = safeReport(report)
 	v.calls.Recovered = v.recovered
 
 	sdkURL := cfg.SDKURL
@@ -196,16 +204,19 @@ func MustNew(cfg Config) *Verifier {
 	return v
 }
 
-// clock returns now in Unix nanoseconds: from now when set (tests), else from the monotonic
-// clock since setup, which is read in about half the time of time.Now (the cached path reads
-// it on every request) and follows neither wall-clock steps nor leap seconds.
-func clock(now func() time.Time) func() int64 {
-	if now != nil {
-		return func() int64 { return now().UnixNano() }
-	}
-	start := time.Now()
-	base := start.UnixNano()
-	return func() int64 { return base + int64(time.Since(start)) }
+// instant is a moment as a check reads it, once: wall is the wall clock of the moment (Unix
+// nanoseconds), which Ory's times (expires_at, authenticated_at, a factor's completion) are
+// compared with; mono is the monotonic clock (nanoseconds since the verifier was built),
+// which the cache's TTL runs on. A wall-clock step (NTP at boot, a resume from suspend) moves
+// the first and not the second: a session's age is measured as Ory measures it, and a cache
+// entry lives its TTL, never longer.
+type instant struct{ wall, mono int64 }
+
+// at reads the clock once. A time from time.Now carries a monotonic reading, which Sub uses;
+// a test clock's times may carry none, and then both readings follow the test clock.
+func (v *Verifier) at() instant {
+	t := v.now()
+	return instant{wall: t.UnixNano(), mono: int64(t.Sub(v.started))}
 }
 
 // parseBaseURL checks that s is an absolute http(s) URL that Ory URLs can be appended to:

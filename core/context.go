@@ -17,8 +17,9 @@ var sessionKey = &contextKey{"orymfa.session"}
 //   - *freshGrant: a guard had Ory confirm it during this request;
 //   - *ory.Session: ContextWithSession put it there; no guard verified it.
 //
-// A later guard reuses a grant only if the same Verifier made it, and denies on it only if
-// it is fresh: a denial never rests on a cached session.
+// A later guard reuses a grant only if the same Verifier made it for the same credential and
+// it is still valid, and denies on it only if it is fresh: a denial never rests on a cached
+// session.
 type freshGrant grant
 
 // ContextWithSession returns a copy of ctx that carries s, so handlers find it with every
@@ -54,16 +55,18 @@ func SessionFromContext(ctx context.Context) (*ory.Session, bool) {
 	return nil, false
 }
 
-// grantFromContext returns the grant an earlier guard of v stored in ctx, and whether Ory
-// confirmed it during this request.
-func (v *Verifier) grantFromContext(ctx context.Context) (g *grant, fresh bool) {
+// grantFromContext returns the grant an earlier guard of v stored in ctx for the credential
+// key, if it is still valid at now, and whether Ory confirmed it during this request. A
+// request's context may outlive the check (a websocket, a stream) or be handed to an
+// in-process sub-request with other credentials: neither reuses what they were not granted.
+func (v *Verifier) grantFromContext(ctx context.Context, key credKey, now instant) (g *grant, fresh bool) {
 	switch val := ctx.Value(sessionKey).(type) {
 	case *grant:
 		g = val
 	case *freshGrant:
 		g, fresh = (*grant)(val), true
 	}
-	if g == nil || g.by != v {
+	if g == nil || g.by != v || g.key != key || !g.validAt(now) {
 		return nil, false
 	}
 	return g, fresh

@@ -11,11 +11,12 @@
 //   - request.go: the request facts the core needs ([Request]), independent of net/http; the
 //     ones only a denial needs may be filled on demand ([RequestDetails]).
 //   - context.go: the verified session in a [context.Context], tied to the verifier that
-//     verified it, so stacked guards ask Ory once.
+//     verified it and the credential it was verified for, so stacked guards ask Ory once.
 //   - credentials.go: the Ory session cookie or session token taken from the request, what
 //     carried it, and the keyed hash that names it in the cache.
 //   - cache.go: verified sessions ("grants") cached under the credential's key, grants only,
-//     never past expires_at.
+//     never past expires_at, for a TTL counted from when Ory was asked; forget.go:
+//     [Verifier.ForgetSession], which drops one session's grants at once.
 //   - ory.go: the way to Ory on a cache miss or a re-check: one whoami call shared by
 //     concurrent requests for a credential (cancelled when they have all gone, panics
 //     recovered), the observer told, the answer compacted (compact.go) and cached.
@@ -30,7 +31,9 @@
 //   - config.go: [Config] and [New], which builds a [Verifier]; [Default] reads ORY_SDK_URL.
 //   - errors.go: the sentinel errors a denial wraps, [UnavailableError], and the rate-limited
 //     log of failures talking to Ory.
-//   - observer.go: the [Observer] hook for metrics and traces (the otel module implements it).
+//   - observer.go: the [Observer] hook for metrics and traces (the otel module implements it);
+//     callbacks.go: how a panic in user code the core calls (the Observer, OnError, the
+//     Logger's handler) fails a request closed without taking the process down.
 //
 // Machinery the policy does not need to show lives in small packages under internal/: flight
 // (the shared calls), intern (the bounded table of values many sessions repeat) and ratelog

@@ -55,16 +55,22 @@ func MustGuard(require Requirement, opts ...Option) *Guard {
 }
 
 // Check decides one request. A session that an earlier guard with the same Verifier put in
-// ctx (see [Decision.Context]) is used without asking Ory again, unless it falls short and
-// came from the cache: a denial never rests on a cached session, so Ory is asked first.
-func (g *Guard) Check(ctx context.Context, r *Request) Decision {
+// ctx (see [Decision.Context]) for the same credential is used without asking Ory again while
+// it is valid (as long as the cache would serve it, and never past its expires_at), unless it
+// falls short and came from the cache: a denial never rests on a cached session, so Ory is
+// asked first.
+//
+// A panic in the Observer fails the request closed (a 502) rather than unwinding into the
+// framework.
+func (g *Guard) Check(ctx context.Context, r *Request) (d Decision) {
 	obs := g.v.observer
 	if obs == nil {
 		return g.check(ctx, r)
 	}
+	defer g.contain(ctx, r, &d)
 	start := time.Now()
 	ctx = obs.StartCheck(ctx)
-	d := g.check(ctx, r)
+	d = g.check(ctx, r)
 	e := CheckEvent{Outcome: d.Outcome, Requirement: g.require, FromContext: d.FromContext, Cached: d.grant != nil && !d.fresh, Err: d.Err}
 	if d.Session != nil {
 		e.AAL = string(d.Session.GetAuthenticatorAssuranceLevel())
@@ -78,45 +84,41 @@ func (g *Guard) Check(ctx context.Context, r *Request) Decision {
 // apply the route's policy, re-check with Ory before a denial, answer.
 func (g *Guard) check(ctx context.Context, r *Request) Decision {
 	v := g.v
-	now := v.nanos() // once on the cached path: reading the clock is a visible part of it
+	now := v.at() // once on the cached path: reading the clock is a visible part of it
 
-	// The session: the one an earlier guard of this verifier verified for this request, else
-	// the cached one for the request's credential, else Ory's.
-	gr, fresh := v.grantFromContext(ctx)
+	// The session: the one an earlier guard of this verifier verified for this request's
+	// credential, while it is valid, else the cached one, else Ory's.
+	cred := v.names.extract(r)
+	if cred.isZero() {
+		return g.deny(r, cred.kind(), Login, ErrNoSession)
+	}
+	key := cred.key()
+	gr, fresh := v.grantFromContext(ctx, key, now)
 	fromContext := gr != nil
-	var cred credential
 	if !fromContext {
-		cred = v.names.extract(r)
-		if cred.isZero() {
-			return g.deny(r, cred.kind(), Login, ErrNoSession)
-		}
-		key := cred.key()
 		var ok bool
 		if gr, ok = v.cache.get(key, now); !ok {
 			var err error
 			if gr, fresh, err = v.fetch(ctx, cred, key, false); err != nil {
 				return g.denyError(r, cred, err)
 			}
-			now = v.nanos()
+			now = v.at()
 		}
 	}
 
 	out, why := g.evaluate(gr, now)
 	if out != Allow {
-		if fromContext {
-			cred = v.names.extract(r) // the earlier guard read it; here only a denial needs it
-		}
 		// A denial never rests on a session Ory did not confirm during this request: the
 		// user may have just stepped up or proven a factor again on this very session token
 		// (a token keeps its value, and the cache or an earlier guard still has the old
 		// session). Ask Ory, past the cache, and decide on its answer.
 		if !fresh {
 			var err error
-			if gr, _, err = v.fetch(ctx, cred, cred.key(), true); err != nil {
+			if gr, _, err = v.fetch(ctx, cred, key, true); err != nil {
 				return g.denyError(r, cred, err)
 			}
 			fresh, fromContext = true, false
-			out, why = g.evaluate(gr, v.nanos())
+			out, why = g.evaluate(gr, v.at())
 		}
 	}
 	if out != Allow {

@@ -181,3 +181,55 @@ func BenchmarkCheck(b *testing.B) {
 		b.Errorf("%d whoami calls, want one per credential (the warm-ups)", n)
 	}
 }
+
+// A session an earlier guard put in the request's context is reused only for the credential
+// it was verified for, and only while its grant is valid (within the cache's TTL and before
+// expires_at): a long-lived request (a websocket, a stream) that checks again later, or an
+// in-process sub-request with other credentials or none, is decided on its own.
+func TestContextSessionOnlyForItsCredentialWhileValid(t *testing.T) {
+	srv := orymfatest.NewServer(t)
+	alice, bob := srv.NewIdentity(), srv.NewIdentity()
+	aliceToken, bobToken := srv.SignIn(alice, orymfatest.AAL2), srv.SignIn(bob, orymfatest.AAL2)
+	clk := &clock{now: time.Now()}
+	for _, cache := range []core.CacheConfig{{TTL: 10 * time.Second}, {Disabled: true}} {
+		v := newVerifier(t, srv.URL, core.Config{Now: clk.Now, Cache: cache})
+		g := core.MustGuard(core.RequireSession, core.WithVerifier(v))
+		d := g.Check(ctx(t), apiRequest(aliceToken))
+		if !d.Allowed() {
+			t.Fatalf("alice: %v", d.Err)
+		}
+		c := d.Context(ctx(t))
+		if d := g.Check(c, apiRequest(aliceToken)); !d.Allowed() || !d.FromContext {
+			t.Fatalf("the same credential at once: %v, from the context %v, want it reused", d.Outcome, d.FromContext)
+		}
+		if d := g.Check(c, apiRequest("")); d.Outcome != core.Login {
+			t.Fatalf("no credential on alice's context: %v, want login", d.Outcome)
+		}
+		if d := g.Check(c, apiRequest(bobToken)); !d.Allowed() || d.FromContext || d.Session.Identity.Id != bob.ID {
+			t.Fatalf("bob's token on alice's context: %v as %s, want bob's own session", d.Outcome, d.Session.Identity.Id)
+		}
+	}
+
+	// Past the TTL, a logged-out session is not reused from the context.
+	v := newVerifier(t, srv.URL, core.Config{Now: clk.Now, Cache: core.CacheConfig{TTL: 10 * time.Second}})
+	g := core.MustGuard(core.RequireSession, core.WithVerifier(v))
+	d := g.Check(ctx(t), apiRequest(aliceToken))
+	c := d.Context(ctx(t))
+	srv.Revoke(aliceToken)
+	clk.Add(11 * time.Second)
+	if d := g.Check(c, apiRequest(aliceToken)); d.Outcome != core.Login {
+		t.Fatalf("11 s later (TTL 10 s), alice logged out: %v, want login", d.Outcome)
+	}
+
+	// Past expires_at, neither (the cache is off: only expires_at bounds the grant).
+	carol := srv.SignIn(srv.NewIdentity(), orymfatest.AAL2)
+	v = newVerifier(t, srv.URL, core.Config{Now: clk.Now, Cache: core.CacheConfig{Disabled: true}})
+	g = core.MustGuard(core.RequireSession, core.WithVerifier(v))
+	d = g.Check(ctx(t), apiRequest(carol))
+	c = d.Context(ctx(t))
+	srv.Expire(carol)
+	clk.Add(orymfatest.Lifespan)
+	if d := g.Check(c, apiRequest(carol)); d.Outcome != core.Login {
+		t.Fatalf("after expires_at: %v, want login", d.Outcome)
+	}
+}

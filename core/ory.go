@@ -38,11 +38,11 @@ func (v *Verifier) fetch(ctx context.Context, cred credential, key credKey, past
 	f, err := v.calls.Do(ctx, key.callKey(pastCache), func(ctx context.Context, waiters func() int) (fetched, error) {
 		if !pastCache {
 			// Not a lookup of its own for the observer: this request's miss was counted.
-			if g, ok := v.cache.peek(key, v.nanos()); ok {
+			if g, ok := v.cache.peek(key, v.at()); ok {
 				return fetched{g, false}, nil
 			}
 		}
-		g, err := v.ask(ctx, clean, waiters)
+		g, err := v.ask(ctx, clean, key, waiters)
 		if err == nil {
 			v.cache.put(key, g)
 		}
@@ -57,7 +57,7 @@ func (v *Verifier) fetch(ctx context.Context, cred credential, key credKey, past
 // ask makes one whoami call and turns a usable answer into a grant, compacted for the cache.
 // It tells the observer (also when the call panics: the panic goes on to the shared call,
 // which recovers it) and reports failures.
-func (v *Verifier) ask(ctx context.Context, cred credential, waiters func() int) (g *grant, err error) {
+func (v *Verifier) ask(ctx context.Context, cred credential, key credKey, waiters func() int) (g *grant, err error) {
 	status := 0
 	if obs := v.observer; obs != nil {
 		ctx = obs.StartWhoami(ctx)
@@ -74,6 +74,9 @@ func (v *Verifier) ask(ctx context.Context, cred credential, waiters func() int)
 			}
 		}()
 	}
+	// The cache's TTL counts from now, before the call: a session revoked while Ory was
+	// answering is served for at most the TTL, however slow the answer.
+	sent := v.at()
 	var s *ory.Session
 	if s, status, err = v.whoami(ctx, cred); err != nil {
 		if unavailable(err) != nil && ctx.Err() != context.Canceled {
@@ -81,8 +84,10 @@ func (v *Verifier) ask(ctx context.Context, cred credential, waiters func() int)
 		}
 		return nil, err
 	}
+	// The policy's facts first, as Ory sent them: compact rewrites the session's values.
+	g = v.newGrant(s, key, sent, v.cache.ttl)
 	compact(s)
-	return v.newGrant(s, v.now(), v.cache.ttl), nil
+	return g, nil
 }
 
 // recovered turns a panic in a shared whoami call (a user's RoundTripper, say) into a 502 for

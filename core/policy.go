@@ -58,9 +58,9 @@ func WithVerifier(v *Verifier) Option { return func(o *guardOptions) { o.verifie
 // WithMode forces browser redirects or API JSON for a route instead of [ModeAuto].
 func WithMode(m Mode) Option { return func(o *guardOptions) { o.mode = m } }
 
-// evaluate applies the route's requirement to a verified session at now (Unix nanoseconds).
-// It returns Allow, or the outcome that would satisfy the route and the error that says why.
-func (g *Guard) evaluate(s *grant, now int64) (Outcome, error) {
+// evaluate applies the route's requirement to a verified session at now. It returns Allow, or
+// the outcome that would satisfy the route and the error that says why.
+func (g *Guard) evaluate(s *grant, now instant) (Outcome, error) {
 	if g.require == RequireAAL2 && s.aal < 2 {
 		switch g.v.enforce {
 		case LaxStepUp:
@@ -79,7 +79,7 @@ func (g *Guard) evaluate(s *grant, now int64) (Outcome, error) {
 		if g.require == RequireAAL2 {
 			proven = s.secondFactorAt
 		}
-		if proven == 0 || now-proven > int64(g.maxAge) {
+		if proven == 0 || now.wall-proven > int64(g.maxAge) {
 			return Refresh, ErrRefreshRequired
 		}
 	}

@@ -76,7 +76,7 @@ func TestEvaluate(t *testing.T) {
 			}
 			v := &Verifier{enforce: tt.enforce}
 			g := &Guard{v: v, require: tt.require, maxAge: tt.maxAge}
-			got, why := g.evaluate(v.newGrant(tt.s, now, time.Second), now.UnixNano())
+			got, why := g.evaluate(v.newGrant(tt.s, credKey{}, instant{wall: now.UnixNano()}, time.Second), instant{wall: now.UnixNano()})
 			if got != tt.want {
 				t.Fatalf("evaluate = %v, want %v", got, tt.want)
 			}

@@ -1,9 +1,11 @@
 package conformance
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,7 +67,49 @@ func init() {
 			e.kit().ClearFault()
 			e.allowed(e.do(request{path: "/aal2", token: u.token}), e.ory.session(t, u.token).Identity.ID, "aal2")
 		}},
+		scenario{name: "a panicking OnError hook: the request fails closed, the next request is served", kind: totp, kitOnly: true,
+			cfg: core.Config{OnError: func(context.Context, error) { var m map[string]int; m["bug"]++ }}, run: func(t *testing.T, e *env) {
+				// The hook runs inside the shared whoami call, a goroutine of the core's own:
+				// a panic escaping it would end the process, whatever the framework.
+				u := e.ory.signUp(t)
+				e.ory.enroll(t, u, u.token)
+				c := e.kit().Cookie(u.token)
+				e.kit().SetFault(orymfatest.Status(http.StatusInternalServerError))
+				e.unavailable(e.do(request{path: "/aal2", token: u.token}), 502)
+				e.unavailablePage(e.do(request{path: "/aal2", browser: browser, cookie: c.Name + "=" + c.Value}), 502)
+				e.kit().ClearFault()
+				e.allowed(e.do(request{path: "/aal2", token: u.token}), e.ory.session(t, u.token).Identity.ID, "aal2")
+			}},
+		scenario{name: "a panicking Observer: the request fails closed, the next request is served", kind: totp, run: func(t *testing.T, e *env) {
+			// A panic on the request's path must not reach the framework either: fiber's
+			// server does not recover it.
+			u := e.ory.signUp(t)
+			e.ory.enroll(t, u, u.token)
+			obs := &buggyObserver{}
+			obs.bug.Store(true)
+			v, _ := e.verifier(e.ory.url(), core.Config{Observer: obs})
+			app := newApp(v, v, maxAge, &e.ran)
+			app.OnError = e.onError
+			e.base = e.adapter.Serve(t, app)
+			e.unavailable(e.do(request{path: "/aal2", token: u.token}), 502)
+			obs.bug.Store(false)
+			e.allowed(e.do(request{path: "/aal2", token: u.token}), e.ory.session(t, u.token).Identity.ID, "aal2")
+		}},
 	)
+}
+
+// buggyObserver's EndCheck panics while bug is set, as a metrics hook with a bug (a write to
+// a nil map) would.
+type buggyObserver struct {
+	core.NoopObserver
+	bug atomic.Bool
+}
+
+func (o *buggyObserver) EndCheck(context.Context, core.CheckEvent) {
+	if o.bug.Load() {
+		var m map[string]int
+		m["bug"]++
+	}
 }
 
 // closedPort returns a loopback host:port on which nothing listens: bound, then released.
