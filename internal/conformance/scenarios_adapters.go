@@ -46,15 +46,43 @@ func init() {
 				t.Fatalf("WriteDecision's answer went through the error handler too: %v", errs[0].err)
 			}
 		}},
-		scenario{name: "a session token or a bearer token wins over a cookie", kind: totp, run: func(t *testing.T, e *env) {
+		scenario{name: "X-Session-Token wins over the cookie, the cookie over Bearer, as in Kratos", kind: totp, run: func(t *testing.T, e *env) {
+			// Kratos v1.3.1 reads X-Session-Token, then its cookie, then Bearer (internal/faithful
+			// compares it): the guard must verify the session Ory itself would pick.
 			u := e.ory.signUp(t)
 			e.ory.enroll(t, u, u.token) // aal2
 			id := e.ory.session(t, u.token).Identity.ID
 			aal1 := e.ory.newBrowser(t).cookie(t) // another user, aal1 without a second factor
 			e.allowed(e.do(request{path: "/aal2", token: u.token, cookie: aal1}), id, "aal2")
-			e.allowed(e.do(request{path: "/aal2", bearer: u.token, cookie: aal1}), id, "aal2")
 			if got := e.whoami.lastCookie(); got != "" {
 				t.Fatalf("Ory received the cookie %q beside the token", got)
+			}
+			r := e.do(request{path: "/session", bearer: u.token, cookie: aal1})
+			if r.status != 200 || r.handler.AAL != "aal1" || r.handler.IdentityID == id {
+				t.Fatalf("Bearer of %s and another user's aal1 cookie: %d %s, want the cookie's user", id, r.status, r.body)
+			}
+			if got := e.whoami.lastCookie(); got != aal1 {
+				t.Fatalf("Ory received Cookie %q, want the Ory cookie %q", got, aal1)
+			}
+			e.ran.Store(0)
+			e.oryError(e.do(request{path: "/aal2", bearer: u.token, cookie: aal1}), 403, "session_aal2_required", e.loginURL("settings", "", "/aal2"))
+			// Without an Ory cookie (the app's own cookies only), Bearer is the credential.
+			e.allowed(e.do(request{path: "/aal2", bearer: u.token, cookie: "theme=dark"}), id, "aal2")
+		}},
+		scenario{name: "a stale Ory cookie before the valid one: both go to Ory, which reads the valid one", kind: totp, run: func(t *testing.T, e *env) {
+			// A browser may hold two cookies of the name (another path or domain); the guard
+			// cannot decode them and forwards both, in order, as Kratos wants them.
+			c := e.ory.newBrowser(t).cookie(t)
+			for _, r := range []request{
+				{path: "/session", browser: browser, cookie: "ory_kratos_session=garbage; theme=dark; " + c},
+				{path: "/session", browser: browser, cookies: []string{"ory_kratos_session=garbage", c}},
+			} {
+				if got := e.do(r); got.status != 200 || got.handler.AAL != "aal1" {
+					t.Fatalf("%q: %d %s, want the valid cookie's session", r.cookie+strings.Join(r.cookies, " | "), got.status, got.body)
+				}
+				if got := e.whoami.lastCookie(); got != "ory_kratos_session=garbage; "+c {
+					t.Fatalf("Ory received Cookie %q, want both Ory cookies", got)
+				}
 			}
 		}},
 		scenario{name: "a denial's headers replace what earlier middleware set", kind: codeMFA, run: func(t *testing.T, e *env) {
