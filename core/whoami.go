@@ -68,9 +68,34 @@ func (v *Verifier) classify(ctx context.Context, sess *ory.Session, resp *http.R
 		return nil, ErrNoSession
 	case resp.StatusCode == http.StatusForbidden && errorID(resp, err) == errorIDAAL2Required:
 		return nil, ErrAAL2Required
+	case resp.StatusCode == http.StatusTooManyRequests:
+		// Ory's rate limit (Ory Network's plans have one): Ory is fine, but will not answer
+		// for a while; the app is unavailable until then, which is a 503 with Ory's
+		// Retry-After, not a 502.
+		return nil, &UnavailableError{Status: http.StatusServiceUnavailable, Reason: "Ory rate-limits the app (429)", Err: err,
+			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), v.now())}
 	default:
 		return nil, badGateway(fmt.Sprintf("whoami answered %d", resp.StatusCode), err)
 	}
+}
+
+// maxRetryAfter bounds the wait passed on from Ory's Retry-After, so a wrong header cannot tell
+// clients to stay away for days.
+const maxRetryAfter = time.Hour
+
+// parseRetryAfter reads a Retry-After header (delta-seconds or an HTTP date, RFC 9110 10.2.3)
+// at now; 0 when it is missing or unreadable.
+func parseRetryAfter(h string, now time.Time) time.Duration {
+	var d time.Duration
+	if s, err := strconv.ParseInt(h, 10, 64); err == nil {
+		if s <= 0 {
+			return 0
+		}
+		d = time.Duration(min(s, int64(maxRetryAfter/time.Second))) * time.Second
+	} else if at, err := http.ParseTime(h); err == nil {
+		d = at.Sub(now)
+	}
+	return min(max(d, 0), maxRetryAfter)
 }
 
 // errorID reads Ory's error id from the Ory-Error-Id header (newer Kratos) or the JSON body

@@ -158,3 +158,43 @@ func TestTrickledBodyIsATimeout(t *testing.T) {
 		t.Fatalf("trickled body: %v %d (%v), want 504", d.Outcome, d.Status, d.Err)
 	}
 }
+
+// Ory's 429 (its rate limit) is a 503 with Ory's Retry-After (seconds or a date, rounded up to
+// seconds, at most an hour), or the default when Ory names none: Ory is not broken, the app
+// has to wait.
+func TestRateLimitIsUnavailableWithOrysRetryAfter(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct{ header, want string }{
+		{"30", "30"},
+		{"", "5"},
+		{"soon", "5"},
+		{"0", "5"},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), "90"},
+		{now.Add(-time.Minute).Format(http.TimeFormat), "5"},
+		{"99999999999", "3600"},
+	} {
+		t.Run(tc.header, func(t *testing.T) {
+			srv := orymfatest.NewServer(t)
+			token := srv.SignIn(srv.NewIdentity(), orymfatest.AAL2)
+			srv.Respond(func(w http.ResponseWriter, r *http.Request) {
+				if tc.header != "" {
+					w.Header().Set("Retry-After", tc.header)
+				}
+				writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": map[string]any{"code": 429, "message": "rate limit exceeded"}})
+			})
+			v := newVerifier(t, srv.URL, core.Config{Now: func() time.Time { return now }})
+			g := core.MustGuard(core.RequireSession, core.WithVerifier(v))
+			d := g.Check(ctx(t), apiRequest(token))
+			var ue *core.UnavailableError
+			if d.Outcome != core.Unavailable || d.Status != http.StatusServiceUnavailable || !errors.As(d.Err, &ue) || ue.OryStatus != http.StatusTooManyRequests {
+				t.Fatalf("got %v %d (%v), want unavailable 503 for Ory's 429", d.Outcome, d.Status, d.Err)
+			}
+			if got := d.Header.Get("Retry-After"); got != tc.want {
+				t.Fatalf("Retry-After %q, want %q", got, tc.want)
+			}
+			if e := decodeError(t, d); e.Error.Code != 503 || e.Error.ID != "ory_unavailable" {
+				t.Fatalf("body %s", d.Body)
+			}
+		})
+	}
+}

@@ -56,6 +56,26 @@ func init() {
 			e.kit().ClearFault()
 			e.allowed(e.do(request{path: "/aal2", token: u.token}), e.ory.session(t, u.token).Identity.ID, "aal2")
 		}},
+		scenario{name: "Ory rate-limiting the app (429): 503 with Ory's Retry-After, a page for browsers, then the same session passes", kind: totp, kitOnly: true, run: func(t *testing.T, e *env) {
+			u := e.ory.signUp(t)
+			e.ory.enroll(t, u, u.token)
+			c := e.kit().Cookie(u.token)
+			e.kit().Respond(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Retry-After", "17")
+				writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": map[string]any{"code": 429, "status": "Too Many Requests", "message": "rate limit exceeded"}})
+			})
+			api := e.do(request{path: "/aal2", token: u.token})
+			e.unavailable(api, 503)
+			page := e.do(request{path: "/aal2", browser: browser, cookie: c.Name + "=" + c.Value})
+			e.unavailablePage(page, 503)
+			for _, r := range []response{api, page} {
+				if got := r.header.Get("Retry-After"); got != "17" {
+					t.Fatalf("Retry-After %q, want Ory's 17", got)
+				}
+			}
+			e.kit().ClearFault()
+			e.allowed(e.do(request{path: "/aal2", token: u.token}), e.ory.session(t, u.token).Identity.ID, "aal2")
+		}},
 		scenario{name: "Ory slow for a browser: a 504 page, then the same session passes", kind: totp, kitOnly: true, cfg: core.Config{Timeout: 200 * time.Millisecond}, run: func(t *testing.T, e *env) {
 			u := e.ory.signUp(t)
 			e.ory.enroll(t, u, u.token)

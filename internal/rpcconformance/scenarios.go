@@ -172,6 +172,17 @@ var scenarios = []scenario{
 		e.unavailable(e.unary(Session, Call{Token: u.token}), "503")
 		e.unavailable(e.stream(Call{Token: u.token}), "503")
 	}},
+	{name: "Ory rate-limiting the app (429): Unavailable with Ory's retry delay, then the same session passes", kind: totp, kitOnly: true, run: func(t *testing.T, e *env) {
+		u := e.ory.signUp(t)
+		e.kit().Respond(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "17")
+			writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": map[string]any{"code": 429, "message": "rate limit exceeded"}})
+		})
+		e.unavailableAfter(e.unary(Session, Call{Token: u.token}), "503", 17*time.Second)
+		e.unavailableAfter(e.stream(Call{Token: u.token}), "503", 17*time.Second)
+		e.kit().ClearFault()
+		e.allowed(e.unary(Session, Call{Token: u.token}), 1, e.ory.session(t, u.token).Identity.ID, "aal1")
+	}},
 	{name: "Ory slow: Unavailable, the handler never runs", kind: totp, kitOnly: true, cfg: core.Config{Timeout: 200 * time.Millisecond}, run: func(t *testing.T, e *env) {
 		u := e.ory.signUp(t)
 		e.kit().SetFault(orymfatest.Slow(time.Minute))
