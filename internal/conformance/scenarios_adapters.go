@@ -85,6 +85,31 @@ func init() {
 				}
 			}
 		}},
+		scenario{name: "a form's POST that must step up comes back to the form's page, not to the POST's URL", kind: codeMFA, run: func(t *testing.T, e *env) {
+			// The browser comes back from Ory with a GET, which the POST-only route would answer
+			// with 405 or 404 (and the POST is not replayed): return_to is the page the form was
+			// on (a same-origin Referer), else the app's root, never a foreign page.
+			b := e.ory.newBrowser(t)
+			aal1 := b.cookie(t)
+			form := http.Header{"Referer": {e.base + "/form?to=bob"}}
+			post := request{method: http.MethodPost, path: "/aal2?amount=10", browser: browser, cookie: aal1, header: form}
+			e.redirect(e.do(post), e.loginURL("login", "aal=aal2", "/form?to=bob"))
+			post.header = nil
+			e.redirect(e.do(post), e.loginURL("login", "aal=aal2", "/"))
+			post.header = http.Header{"Referer": {"http://evil.example/form"}}
+			e.redirect(e.do(post), e.loginURL("login", "aal=aal2", "/"))
+			// A front end's fetch (JSON) gets the same place to send the browser.
+			u := e.ory.signUp(t)
+			e.oryError(e.do(request{method: http.MethodPost, path: "/aal2", token: u.token, header: form}), 403, "session_aal2_required", e.loginURL("login", "aal=aal2", "/form?to=bob"))
+			// A GET still comes back to itself.
+			e.redirect(e.do(request{path: "/aal2?amount=10", browser: browser, cookie: aal1, header: form}), e.loginURL("login", "aal=aal2", "/aal2?amount=10"))
+			// Once stepped up, the form's POST goes through.
+			b.stepUp(t)
+			post = request{method: http.MethodPost, path: "/aal2", browser: browser, cookie: b.cookie(t), header: form}
+			if r := e.do(post); r.status != 200 || r.handler.AAL != "aal2" {
+				t.Fatalf("POST after the step-up: %d %s", r.status, r.body)
+			}
+		}},
 		scenario{name: "a denial's headers replace what earlier middleware set", kind: codeMFA, run: func(t *testing.T, e *env) {
 			// A denial must not go out cacheable, whatever the app marked before the guard.
 			cacheable := http.Header{"X-Cacheable": {"1"}}
