@@ -50,7 +50,8 @@ type Config struct {
 	// calls it through a copy with the same safety rules as its own client (no redirects
 	// followed, answers capped at 1 MiB, every call bounded by Timeout): yours is not changed.
 	APIClient *ory.APIClient
-	// Timeout bounds each whoami call, reading the answer included (default 5s).
+	// Timeout bounds each whoami call, reading the answer included (default 5s). Under a
+	// millisecond is refused as a unit left out (Timeout: 3 is 3 ns).
 	Timeout time.Duration
 	// MaxIdleConns is how many idle connections to Ory the verifier keeps for reuse (default
 	// 100). Set it at least to the number of requests you expect to miss the cache at once:
@@ -76,7 +77,9 @@ type Config struct {
 	// logged at most once per LogInterval.
 	Logger *slog.Logger
 	// LogInterval is the least time between two logged failures of the same kind (default
-	// 10s), so an Ory outage does not flood the log. Negative logs every failure.
+	// 10s), so an Ory outage does not flood the log. Negative logs every failure; a positive
+	// one under a millisecond is refused as a unit left out. Cache.TTL is held to the same
+	// minimum.
 	LogInterval time.Duration
 	// OnError, when set, observes every error talking to Ory instead of the log.
 	OnError func(ctx context.Context, err error)
@@ -118,6 +121,19 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	if cfg.Timeout < 0 || cfg.MaxIdleConns < 0 {
 		return nil, fmt.Errorf("%w: Timeout and MaxIdleConns must not be negative", ErrConfig)
+	}
+	for _, d := range []struct {
+		setting string
+		value   time.Duration
+		hint    string
+	}{
+		{"Timeout", cfg.Timeout, ""},
+		{"Cache.TTL", cfg.Cache.TTL, " (Cache.Disabled turns the cache off)"},
+		{"LogInterval", cfg.LogInterval, " (a negative LogInterval logs every failure)"},
+	} {
+		if err := tooShort(d.setting, d.value, time.Millisecond, "time.Second", d.hint); err != nil {
+			return nil, err
+		}
 	}
 	v := &Verifier{
 		trustFwd: cfg.TrustForwardedHeaders,
@@ -185,6 +201,18 @@ func New(cfg Config) (*Verifier, error) {
 	v.cache = cache
 	v.ory = newWhoamiClient(v, sdkURL, cfg.APIClient, cmpOr(cfg.MaxIdleConns, 100))
 	return v, nil
+}
+
+// tooShort refuses a positive duration under least: a time.Duration counts nanoseconds, so
+// Timeout: 3 is 3 ns (every request would time out) and WithMaxAge(5) 5 ns (an endless
+// re-authentication), a unit left out rather than a choice. The error names the setting and
+// the unit that was probably meant.
+func tooShort(setting string, d, least time.Duration, unit, hint string) error {
+	if d <= 0 || d >= least {
+		return nil
+	}
+	return fmt.Errorf("%w: %s is %v, under %v: a time.Duration counts nanoseconds; did you mean %d * %s?%s",
+		ErrConfig, setting, d, least, int64(d), unit, hint)
 }
 
 // MustNew is like [New] but panics, for setup code like regexp.MustCompile.
