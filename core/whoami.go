@@ -74,10 +74,18 @@ func (v *Verifier) classify(ctx context.Context, sess *ory.Session, resp *http.R
 		// Retry-After, not a 502.
 		return nil, &UnavailableError{Status: http.StatusServiceUnavailable, Reason: "Ory rate-limits the app (429)", Err: err,
 			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), v.now())}
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode >= 300 && resp.StatusCode < 400:
+		// Ory's public API always serves whoami, and never redirects it; Kratos's admin API
+		// redirects it (307), a wrong path answers 404. The usual cause is the admin URL
+		// given where the public one belongs: say so, or the log only reads "307".
+		return nil, badGateway(fmt.Sprintf("whoami answered %d: %s", resp.StatusCode, wrongSDKURL), err)
 	default:
 		return nil, badGateway(fmt.Sprintf("whoami answered %d", resp.StatusCode), err)
 	}
 }
+
+// wrongSDKURL is the hint in the error of a whoami that is redirected or not found.
+const wrongSDKURL = "Config.SDKURL (ORY_SDK_URL) must be Ory's public URL (the Ory project URL or Kratos's public API, port 4433 by default), not the admin API"
 
 // maxRetryAfter bounds the wait passed on from Ory's Retry-After, so a wrong header cannot tell
 // clients to stay away for days.

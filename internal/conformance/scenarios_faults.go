@@ -1,9 +1,12 @@
 package conformance
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +36,37 @@ func init() {
 			e.unavailablePage(e.do(request{path: "/aal2", browser: browser, cookie: c.Name + "=" + c.Value}), 503)
 			if n := calls.calls.Load(); n != 2 {
 				t.Fatalf("%d whoami attempts, want 2 (one per request)", n)
+			}
+		}},
+		scenario{name: "Ory's admin URL as the SDK URL: 502, and the error says SDKURL must be Ory's public URL", kind: totp, run: func(t *testing.T, e *env) {
+			u := e.ory.signUp(t)
+			c := e.ory.newBrowser(t).cookie(t)
+			var (
+				mu   sync.Mutex
+				errs []string
+			)
+			// A second app of the same framework whose verifier was given the admin URL, the
+			// mistake that starts fine and then fails every request.
+			v, _ := e.verifier(e.ory.adminURL(t), core.Config{OnError: func(_ context.Context, err error) {
+				mu.Lock()
+				errs = append(errs, err.Error())
+				mu.Unlock()
+			}})
+			e.base = e.adapter.Serve(t, App{Verifier: v, Other: v, MaxAge: maxAge,
+				Handle: func(_, _ *ory.Session) (int, []byte) { e.ran.Add(1); return http.StatusOK, nil },
+				Deny:   func(*core.Decision) (int, []byte) { return http.StatusTeapot, nil },
+			})
+			e.unavailable(e.do(request{path: "/session", token: u.token}), 502)
+			e.unavailablePage(e.do(request{path: "/aal2", browser: browser, cookie: c}), 502)
+			mu.Lock()
+			defer mu.Unlock()
+			if len(errs) != 2 {
+				t.Fatalf("%d errors reported, want one per request: %q", len(errs), errs)
+			}
+			for _, err := range errs {
+				if !strings.Contains(err, "whoami answered 307") || !strings.Contains(err, "SDKURL (ORY_SDK_URL) must be Ory's public URL") || !strings.Contains(err, "not the admin API") {
+					t.Fatalf("the error %q does not say that SDKURL must be Ory's public URL", err)
+				}
 			}
 		}},
 		scenario{name: "Ory answering an HTML page or a 404: 502 and the handler never runs", kind: totp, kitOnly: true, run: func(t *testing.T, e *env) {
