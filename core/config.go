@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -192,7 +193,13 @@ func New(cfg Config) (*Verifier, error) {
 		}
 		v.appURL = u
 	} else if !cfg.TrustForwardedHeaders {
-		logger.Info("orymfa: Config.AppURL is not set: return_to is built from each request's Host header; set AppURL in production", "sdk_url", sdkURL)
+		// An Ory on loopback is a developer's machine or a test (the test kit, a local
+		// Kratos), where every test would print the line: there it is a debug record.
+		level := slog.LevelInfo
+		if loopback(sdkURL) {
+			level = slog.LevelDebug
+		}
+		logger.Log(context.Background(), level, "orymfa: Config.AppURL is not set: return_to is built from each request's Host header; set AppURL in production", "sdk_url", sdkURL)
 	}
 	cache, err := newSessionCache(cfg.Cache, v.now, v.observer)
 	if err != nil {
@@ -272,6 +279,19 @@ func parseBaseURL(setting, s string) (*url.URL, error) {
 		return nil, bad("has an empty port")
 	}
 	return u, nil
+}
+
+// loopback reports whether the URL's host is localhost or a loopback address.
+func loopback(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if ip, err := netip.ParseAddr(h); err == nil {
+		return ip.IsLoopback()
+	}
+	return strings.EqualFold(h, "localhost")
 }
 
 // cmpOr returns v unless it is the zero value, else def (cmp.Or for two values, also for

@@ -98,6 +98,30 @@ func TestMissingAppURLIsLoggedAtSetup(t *testing.T) {
 	}
 }
 
+// An Ory on loopback (the test kit, a local Kratos) is a test or a developer's machine: the
+// line would be printed by every test, so it is a debug record there.
+func TestMissingAppURLIsQuietOnLoopback(t *testing.T) {
+	var buf bytes.Buffer
+	info := slog.New(slog.NewTextHandler(&buf, nil))
+	for _, sdk := range []string{"http://127.0.0.1:4433", "http://[::1]:4433", "http://localhost:4433", "http://127.0.0.2"} {
+		MustNew(Config{SDKURL: sdk, Logger: info})
+	}
+	if buf.Len() != 0 {
+		t.Fatalf("logged at Info for a loopback Ory: %s", buf.String())
+	}
+	debug := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	MustNew(Config{SDKURL: "http://127.0.0.1:4433", Logger: debug})
+	if !strings.Contains(buf.String(), "level=DEBUG") || !strings.Contains(buf.String(), "AppURL") {
+		t.Fatalf("no debug record: %q", buf.String())
+	}
+	buf.Reset()
+	MustNew(Config{SDKURL: "https://slug.projects.oryapis.com", Logger: info})
+	MustNew(Config{SDKURL: "http://10.0.0.1:4433", Logger: info})
+	if n := strings.Count(buf.String(), "level=INFO"); n != 2 {
+		t.Fatalf("%d Info records for two Ory URLs off loopback, want 2: %s", n, buf.String())
+	}
+}
+
 // A duration written without its unit (Timeout: 3, WithMaxAge(5)) counts nanoseconds: refused
 // at setup, naming the setting and the unit probably meant; real values pass.
 func TestUnitTyposAreRefusedAtSetup(t *testing.T) {
