@@ -36,4 +36,11 @@ M = [
  ("core/guard.go", "\t\t\tcred = v.names.extract(r) // the earlier guard read it; here only a denial needs it\n", "", "a stacked guard re-checks and answers without the request's credential"),
  ("core/ory.go", "if errors.Is(err, flight.ErrLeft) {", "if errors.Is(err, flight.ErrLeft) && false {", "a request that gave up waiting for whoami gets no 503/504 of its own"),
  ("core/internal/flight/flight.go", "if err != nil && c.ctx.Err() != nil {", "if false {", "a caller that joins an abandoned call gets its cancellation"),
+ ("core/credentials.go", "\tif found == 0 && n.bearer {", "\tif n.bearer {", "Bearer wins over the Ory cookie (not Kratos's order)"),
+ ("orymfatest/whoami.go", "\t\tif _, ok := s.sessions[c.Value]; ok {\n\t\t\treturn c.Value\n\t\t}\n\t}", "\t\tif _, ok := s.sessions[c.Value]; ok {\n\t\t\treturn c.Value\n\t\t}\n\t\tbreak\n\t}", "the kit reads only the first session cookie (garbage before a valid one: 401, Kratos 200)"),
+ ("core/whoami.go", "\tcase resp.StatusCode == http.StatusTooManyRequests:", "\tcase false:", "Ory's 429 answered 502 without Ory's Retry-After"),
+ ("core/returnto.go", "\tif !safeMethod(r.Method) {", "\tif false {", "a form's POST returns to the POST's URL (405/404 after the step-up)"),
+ ("core/guard.go", "o.maxAge, time.Second, \"time.Minute\"", "o.maxAge, time.Nanosecond, \"time.Minute\"", "WithMaxAge(5) (5 ns) accepted"),
+ ("core/whoami.go", "\tcase resp.StatusCode == http.StatusNotFound || resp.StatusCode >= 300 && resp.StatusCode < 400:", "\tcase false:", "whoami redirected (the admin URL) without the SDKURL hint"),
+ ("core/config.go", "\t\tif loopback(sdkURL) {", "\t\tif false {", "the missing-AppURL line at Info for a loopback Ory (every test prints it)"),
 ]
