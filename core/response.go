@@ -123,12 +123,14 @@ var unavailablePage = []byte(`<!doctype html>
 `)
 
 // renderMode resolves ModeAuto: API clients (a session token, or no text/html in Accept) get
-// JSON, browser navigations a redirect.
+// JSON, browser navigations a redirect. A bearer token makes an API client even when an Ory
+// cookie beside it was the credential (Kratos reads the cookie first): a browser's navigation
+// sends no Authorization header.
 func (g *Guard) renderMode(r *Request, kind credKind) Mode {
 	if g.mode != ModeAuto {
 		return g.mode
 	}
-	if kind == byToken || !strings.Contains(r.Accept, "text/html") {
+	if kind == byToken || g.v.names.bearer && bearerToken(r.Authorization) != "" || !strings.Contains(r.Accept, "text/html") {
 		return ModeAPI
 	}
 	return ModeBrowser

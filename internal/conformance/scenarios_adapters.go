@@ -66,6 +66,8 @@ func init() {
 			}
 			e.ran.Store(0)
 			e.oryError(e.do(request{path: "/aal2", bearer: u.token, cookie: aal1}), 403, "session_aal2_required", e.loginURL("settings", "", "/aal2"))
+			// The bearer token still says an API client is asking: JSON, whatever it accepts.
+			e.oryError(e.do(request{path: "/aal2", bearer: u.token, cookie: aal1, browser: browser}), 403, "session_aal2_required", e.loginURL("settings", "", "/aal2"))
 			// Without an Ory cookie (the app's own cookies only), Bearer is the credential.
 			e.allowed(e.do(request{path: "/aal2", bearer: u.token, cookie: "theme=dark"}), id, "aal2")
 		}},
