@@ -79,15 +79,15 @@ type Config struct {
 	Logger *slog.Logger
 	// LogInterval is the least time between two logged failures of the same kind (default
 	// 10s), so an Ory outage does not flood the log. Negative logs every failure; a positive
-	// one under a millisecond is refused as a unit left out. Cache.TTL is held to the same
-	// minimum.
+	// one under a millisecond is refused as a unit left out.
 	LogInterval time.Duration
 	// OnError, when set, observes every error talking to Ory instead of the log.
 	OnError func(ctx context.Context, err error)
 	// Observer, when set, is told about every decision, whoami call and cache event (for
 	// metrics and traces; see the otel module). Nil costs nothing.
 	Observer Observer
-	// Cache configures the session cache; see [CacheConfig].
+	// Cache configures the session cache; see [CacheConfig]. A TTL under a millisecond is
+	// refused as a unit left out (TTL: 10 is 10 ns, a cache that never hits).
 	Cache CacheConfig
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
