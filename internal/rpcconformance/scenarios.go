@@ -158,6 +158,15 @@ var scenarios = []scenario{
 			e.allowed(e.stream(call), 2, id, "aal2")
 		}
 	}},
+	{name: "x-session-token wins over the cookie, the cookie over Bearer, as in Kratos", kind: codeMFA, run: func(t *testing.T, e *env) {
+		// The core's order, Kratos v1.3.1's: a bearer token of one user (aal1, must step up)
+		// beside another user's aal2 cookie gets the cookie's user.
+		c, id := e.ory.browserCookie(t)
+		u := e.ory.signUp(t)
+		e.allowed(e.unary(AAL2, Call{Bearer: u.token, Cookie: c}), 1, id, "aal2")
+		e.allowed(e.stream(Call{Bearer: u.token, GatewayCookie: c}), 2, id, "aal2")
+		e.denied(e.unary(AAL2, Call{Token: u.token, Cookie: c}), codes.PermissionDenied, "SESSION_AAL2_REQUIRED", flowURL(e.ory.url(), "login", "aal=aal2"), challengeAAL2, false)
+	}},
 	{name: "garbage, malformed and oversized credentials are Unauthenticated, not an error", kind: codeMFA, run: func(t *testing.T, e *env) {
 		login := flowURL(e.ory.url(), "login", "")
 		e.denied(e.unary(Session, Call{Cookie: "ory_kratos_session=garbage"}), codes.Unauthenticated, "SESSION_INACTIVE", login, challengeLogin, false)
