@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -50,7 +51,8 @@ type Config struct {
 	// calls it through a copy with the same safety rules as its own client (no redirects
 	// followed, answers capped at 1 MiB, every call bounded by Timeout): yours is not changed.
 	APIClient *ory.APIClient
-	// Timeout bounds each whoami call, reading the answer included (default 5s).
+	// Timeout bounds each whoami call, reading the answer included (default 5s). Under a
+	// millisecond is refused as a unit left out (Timeout: 3 is 3 ns).
 	Timeout time.Duration
 	// MaxIdleConns is how many idle connections to Ory the verifier keeps for reuse (default
 	// 100). Set it at least to the number of requests you expect to miss the cache at once:
@@ -76,7 +78,8 @@ type Config struct {
 	// logged at most once per LogInterval. A panic in its handler is dropped.
 	Logger *slog.Logger
 	// LogInterval is the least time between two logged failures of the same kind (default
-	// 10s), so an Ory outage does not flood the log. Negative logs every failure.
+	// 10s), so an Ory outage does not flood the log. Negative logs every failure; a positive
+	// one under a millisecond is refused as a unit left out.
 	LogInterval time.Duration
 	// OnError, when set, observes every error talking to Ory instead of the log. A panic in
 	// it is dropped: the request it reports on fails closed anyway.
@@ -85,7 +88,8 @@ type Config struct {
 	// metrics and traces; see the otel module). Nil costs nothing. A panic in one of its
 	// methods fails the request closed (502), and the app keeps serving.
 	Observer Observer
-	// Cache configures the session cache; see [CacheConfig].
+	// Cache configures the session cache; see [CacheConfig]. A TTL under a millisecond is
+	// refused as a unit left out (TTL: 10 is 10 ns, a cache that never hits).
 	Cache CacheConfig
 	// Now is the clock (default time.Now); tests set it. Ory's times are compared with the
 	// wall clock it reads at that moment; the cache's TTL runs on the monotonic reading of
@@ -122,6 +126,19 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	if cfg.Timeout < 0 || cfg.MaxIdleConns < 0 {
 		return nil, fmt.Errorf("%w: Timeout and MaxIdleConns must not be negative", ErrConfig)
+	}
+	for _, d := range []struct {
+		setting string
+		value   time.Duration
+		hint    string
+	}{
+		{"Timeout", cfg.Timeout, ""},
+		{"Cache.TTL", cfg.Cache.TTL, " (Cache.Disabled turns the cache off)"},
+		{"LogInterval", cfg.LogInterval, " (a negative LogInterval logs every failure)"},
+	} {
+		if err := tooShort(d.setting, d.value, time.Millisecond, "time.Second", d.hint); err != nil {
+			return nil, err
+		}
 	}
 	v := &Verifier{
 		trustFwd: cfg.TrustForwardedHeaders,
@@ -184,7 +201,13 @@ func New(cfg Config) (*Verifier, error) {
 		}
 		v.appURL = u
 	} else if !cfg.TrustForwardedHeaders {
-		logger.Info("orymfa: Config.AppURL is not set: return_to is built from each request's Host header; set AppURL in production", "sdk_url", sdkURL)
+		// An Ory on loopback is a developer's machine or a test (the test kit, a local
+		// Kratos), where every test would print the line: there it is a debug record.
+		level := slog.LevelInfo
+		if loopback(sdkURL) {
+			level = slog.LevelDebug
+		}
+		logger.Log(context.Background(), level, "orymfa: Config.AppURL is not set: return_to is built from each request's Host header; set AppURL in production", "sdk_url", sdkURL)
 	}
 	cache, err := newSessionCache(cfg.Cache, v.now, v.observer)
 	if err != nil {
@@ -193,6 +216,18 @@ func New(cfg Config) (*Verifier, error) {
 	v.cache = cache
 	v.ory = newWhoamiClient(v, sdkURL, cfg.APIClient, cmpOr(cfg.MaxIdleConns, 100))
 	return v, nil
+}
+
+// tooShort refuses a positive duration under least: a time.Duration counts nanoseconds, so
+// Timeout: 3 is 3 ns (every request would time out) and WithMaxAge(5) 5 ns (an endless
+// re-authentication), a unit left out rather than a choice. The error names the setting and
+// the unit that was probably meant.
+func tooShort(setting string, d, least time.Duration, unit, hint string) error {
+	if d <= 0 || d >= least {
+		return nil
+	}
+	return fmt.Errorf("%w: %s is %v, under %v: a time.Duration counts nanoseconds; did you mean %d * %s?%s",
+		ErrConfig, setting, d, least, int64(d), unit, hint)
 }
 
 // MustNew is like [New] but panics, for setup code like regexp.MustCompile.
@@ -255,6 +290,19 @@ func parseBaseURL(setting, s string) (*url.URL, error) {
 		return nil, bad("has an empty port")
 	}
 	return u, nil
+}
+
+// loopback reports whether the URL's host is localhost or a loopback address.
+func loopback(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if ip, err := netip.ParseAddr(h); err == nil {
+		return ip.IsLoopback()
+	}
+	return strings.EqualFold(h, "localhost")
 }
 
 // cmpOr returns v unless it is the zero value, else def (cmp.Or for two values, also for

@@ -123,22 +123,25 @@ type credentialNames struct {
 	needle         string // the prefix every name shares, checked first (see oryCookies)
 }
 
-// extract reads the credential from the request facts. A session token wins over cookies, as
-// it does in Ory: X-Session-Token, then Authorization: Bearer.
+// extract reads the credential from the request facts in Kratos v1.3.1's order (its
+// extractToken): X-Session-Token, then the Ory session cookie, then Authorization: Bearer.
+// Each one that is present wins over the next even when it is invalid (then Ory is not
+// asked): a request with a cookie of one user and a bearer token of another gets the
+// cookie's user, as it would from Ory itself.
 func (n credentialNames) extract(r *Request) credential {
 	// ASCII white space only, as net/http trims header values: a token of other bytes is the
 	// client's, and reaches Ory whole (or, if invalid, not at all).
 	if tok := trimASCIISpace(r.SessionToken); tok != "" {
 		return credential{token: tok}
 	}
-	if n.bearer {
-		if tok := bearerToken(r.Authorization); tok != "" {
-			return credential{token: tok}
-		}
-	}
 	cookie, found := n.oryCookies(r.Cookie, "", 0)
 	for _, h := range r.MoreCookies {
 		cookie, found = n.oryCookies(h, cookie, found)
+	}
+	if found == 0 && n.bearer {
+		if tok := bearerToken(r.Authorization); tok != "" {
+			return credential{token: tok}
+		}
 	}
 	return credential{cookie: cookie}
 }

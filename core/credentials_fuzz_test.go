@@ -16,9 +16,10 @@ import (
 //
 //   - header values are taken as a server delivers them (surrounding SP and HTAB stripped);
 //   - X-Session-Token, trimmed of ASCII white space, is the credential when not empty; else
-//     "Authorization: Bearer <token>" (RFC 7235: the scheme in any case, one or more SP);
-//     a token is valid when it is 1–4096 visible ASCII bytes (0x21–0x7e);
-//   - a token wins over cookies, even an invalid one (then nothing is sent);
+//     the Ory cookies when any is present (Kratos v1.3.1 reads its cookie before Bearer);
+//     else "Authorization: Bearer <token>" (RFC 7235: the scheme in any case, one or more
+//     SP); a token is valid when it is 1–4096 visible ASCII bytes (0x21–0x7e);
+//   - each wins over the next even when invalid (then nothing is sent);
 //   - cookies: each Cookie header split on ';', each pair trimmed of ASCII white space,
 //     name=value with no space around '=' (RFC 6265 cookie-pair); an Ory cookie is
 //     ory_kratos_session or ory_session_<token chars>, valid when its value is 1–4096
@@ -59,7 +60,7 @@ func FuzzCredentials(f *testing.F) {
 		{cookie: "ory_kratos_session=" + long},
 		{cookie: "ory_kratos_session=" + long + "A"},
 		{cookie: ";;=;ory_kratos_session=;"},
-		// Tokens and bearer tokens win over cookies.
+		// X-Session-Token wins over cookies, and cookies over Bearer.
 		{cookie: "ory_kratos_session=c", token: "ory_st_abc"},
 		{cookie: "ory_kratos_session=c", token: "tok\r\nX-Evil: 1"},
 		{cookie: "ory_kratos_session=c", token: "  spaced  "},
@@ -152,16 +153,6 @@ func expectCredential(cookieHeaders []string, token, authz string, bearer bool) 
 		}
 		return credWant{tokenWins: true}
 	}
-	if bearer {
-		if m := bearerScheme.FindStringSubmatch(authz); m != nil {
-			if t := trimASCIISpace(m[1]); t != "" {
-				if validToken(t) {
-					return credWant{token: t, tokenWins: true}
-				}
-				return credWant{tokenWins: true}
-			}
-		}
-	}
 	var w credWant
 	for _, h := range cookieHeaders {
 		for _, part := range strings.Split(h, ";") {
@@ -186,6 +177,17 @@ func expectCredential(cookieHeaders []string, token, authz string, bearer bool) 
 		}
 	}
 	w.cutShort = w.oryPresent > 8
+	if w.oryPresent > 0 || !bearer {
+		return w
+	}
+	if m := bearerScheme.FindStringSubmatch(authz); m != nil {
+		if t := trimASCIISpace(m[1]); t != "" {
+			if validToken(t) {
+				return credWant{token: t, tokenWins: true}
+			}
+			return credWant{tokenWins: true}
+		}
+	}
 	return w
 }
 

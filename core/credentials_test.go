@@ -30,6 +30,12 @@ func TestCredentials(t *testing.T) {
 		{"Bearer, as RFC 6750 spells it", Request{Authorization: "Bearer ory_st_abc"}, credential{token: "ory_st_abc"}, true},
 		{"bearer in any case, spaces trimmed", Request{Authorization: "bEaReR  tok2 "}, credential{token: "tok2"}, true},
 		{"X-Session-Token wins over Bearer", Request{SessionToken: "a", Authorization: "Bearer b"}, credential{token: "a"}, true},
+		// Kratos v1.3.1 reads the cookie before Bearer: with user A's bearer token and user
+		// B's cookie it answers for B.
+		{"the Ory cookie wins over Bearer", Request{Authorization: "Bearer a", Cookie: "ory_kratos_session=b"}, credential{cookie: "ory_kratos_session=b"}, true},
+		{"in any Cookie header", Request{Authorization: "Bearer a", Cookie: "x=y", MoreCookies: []string{"ory_session_s=b"}}, credential{cookie: "ory_session_s=b"}, true},
+		{"an invalid Ory cookie wins over Bearer too", Request{Authorization: "Bearer a", Cookie: `ory_kratos_session=a\b`}, credential{}, false},
+		{"the app's cookies do not hide Bearer", Request{Authorization: "Bearer a", Cookie: "theme=dark; ory_x=1"}, credential{token: "a"}, true},
 		{"basic auth is not a token", Request{Authorization: "Basic dXNlcg=="}, credential{}, false},
 		{"token with a control character", Request{SessionToken: "a\x01b"}, credential{token: "a\x01b"}, false},
 		{"token with a header injection", Request{SessionToken: "a\r\nX-Evil: 1"}, credential{token: "a\r\nX-Evil: 1"}, false},

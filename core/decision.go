@@ -54,7 +54,9 @@ type Decision struct {
 	// RedirectTo is the Ory URL that resolves the denial (login, step-up, refresh or
 	// settings), with return_to; empty when allowed or unavailable.
 	RedirectTo string
-	// ReturnTo is the absolute URL of the original request ("" if none could be built).
+	// ReturnTo is where Ory sends the user back: the absolute URL of the original request, or
+	// for an unsafe method (a form's POST) the page the form was on (a same-origin Referer)
+	// or the app's root ("" if none could be built).
 	ReturnTo string
 	// Status, Header and Body make up the default response for a denial.
 	Status int

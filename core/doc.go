@@ -12,8 +12,9 @@
 //     ones only a denial needs may be filled on demand ([RequestDetails]).
 //   - context.go: the verified session in a [context.Context], tied to the verifier that
 //     verified it and the credential it was verified for, so stacked guards ask Ory once.
-//   - credentials.go: the Ory session cookie or session token taken from the request, what
-//     carried it, and the keyed hash that names it in the cache.
+//   - credentials.go: the Ory session cookie or session token taken from the request (in
+//     Kratos's order: X-Session-Token, the cookie, Bearer), what carried it, and the keyed
+//     hash that names it in the cache.
 //   - cache.go: verified sessions ("grants") cached under the credential's key, grants only,
 //     never past expires_at, for a TTL counted from when Ory was asked; forget.go:
 //     [Verifier.ForgetSession], which drops one session's grants at once.
@@ -27,7 +28,8 @@
 //     (adapters build options of their own types on them), and the evaluation of a session.
 //   - response.go and decision.go: the response that says what the user should do (a redirect
 //     or Ory's JSON error shape), and the [Decision] that carries it; returnto.go: the
-//     absolute URL of the original request, for return_to.
+//     absolute URL of the original request, for return_to (for a form's POST, the form's
+//     page).
 //   - config.go: [Config] and [New], which builds a [Verifier]; [Default] reads ORY_SDK_URL.
 //   - errors.go: the sentinel errors a denial wraps, [UnavailableError], and the rate-limited
 //     log of failures talking to Ory.

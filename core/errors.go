@@ -30,7 +30,8 @@ var (
 // errors.Is and unwraps to the cause.
 type UnavailableError struct {
 	// Status is the HTTP status the app answers with: 504 for a timeout, 503 when Ory
-	// cannot be reached, 502 for an error or nonsense from Ory.
+	// cannot be reached or rate-limits the app (its 429), 502 for an error or nonsense from
+	// Ory.
 	Status int
 	// Reason says what happened, without secrets.
 	Reason string
@@ -41,6 +42,9 @@ type UnavailableError struct {
 	// OryStatus is the HTTP status Ory (or whatever answered) gave, 0 when none: a 500 and a
 	// 404 both make a 502, and this tells them apart in the logs.
 	OryStatus int
+	// RetryAfter is how long Ory asked to wait (the Retry-After of its 429), 0 when it did
+	// not say; the 503 passes it on to the client.
+	RetryAfter time.Duration
 }
 
 // Error says what went wrong, without secrets.

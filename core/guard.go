@@ -31,6 +31,9 @@ func NewGuard(require Requirement, opts ...Option) (*Guard, error) {
 	if o.maxAge < 0 {
 		return nil, fmt.Errorf("%w: WithMaxAge(%v) must not be negative", ErrConfig, o.maxAge)
 	}
+	if err := tooShort("WithMaxAge", o.maxAge, time.Second, "time.Minute", ""); err != nil {
+		return nil, err
+	}
 	if o.mode < ModeAuto || o.mode > ModeAPI {
 		return nil, fmt.Errorf("%w: unknown mode %d", ErrConfig, o.mode)
 	}

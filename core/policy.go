@@ -49,7 +49,8 @@ type guardOptions struct {
 // WithMaxAge demands that the factor the route measures was proven within d, else the user
 // is sent to re-authenticate (refresh=true). For RequireSession that is authenticated_at, the
 // session's last authentication; for RequireAAL2 it is the newest second factor (an aal2
-// method's completed_at), and the refresh asks for it (refresh=true&aal=aal2).
+// method's completed_at), and the refresh asks for it (refresh=true&aal=aal2). A d under a
+// second is refused at setup as a unit left out (WithMaxAge(5) is 5 ns).
 func WithMaxAge(d time.Duration) Option { return func(o *guardOptions) { o.maxAge = d } }
 
 // WithVerifier uses v instead of the default Verifier built from ORY_SDK_URL.

@@ -32,6 +32,9 @@ type Request struct {
 	TLS bool
 	// Accept is the Accept header; browsers navigating ask for text/html.
 	Accept string
+	// Referer is the Referer header: for a request with an unsafe method (a form's POST), the
+	// page to come back to after Ory's flow.
+	Referer string
 	// ForwardedProto and ForwardedHost are X-Forwarded-Proto and X-Forwarded-Host; they are
 	// used only when [Config.TrustForwardedHeaders] is set.
 	ForwardedProto string
@@ -43,8 +46,8 @@ type Request struct {
 	Details RequestDetails
 }
 
-// RequestDetails fills in the facts only a denial reads: Method, URI, Host, TLS, Accept and
-// the forwarded headers. It is called at most once per check, during [Guard.Check], so it
+// RequestDetails fills in the facts only a denial reads: Method, URI, Host, TLS, Accept,
+// Referer and the forwarded headers. It is called at most once per check, during [Guard.Check], so it
 // may read from buffers that live only as long as the request (fasthttp's).
 type RequestDetails interface {
 	FillDetails(r *Request)
@@ -90,6 +93,7 @@ func (d *httpDetails) FillDetails(r *Request) {
 	h := hr.Header
 	r.Method, r.URI, r.Host, r.TLS = hr.Method, uri, hr.Host, hr.TLS != nil
 	r.Accept = header(h, "Accept")
+	r.Referer = header(h, "Referer")
 	r.ForwardedProto = header(h, "X-Forwarded-Proto")
 	r.ForwardedHost = header(h, "X-Forwarded-Host")
 }

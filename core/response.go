@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Ory's error ids, so a front end written for Ory handles our answers unchanged.
@@ -29,8 +31,8 @@ type oryError struct {
 	RedirectBrowserTo string `json:"redirect_browser_to,omitempty"`
 }
 
-// retryAfter is the Retry-After of a 503: Ory outages are usually short, and a client that
-// retries at once only adds load.
+// retryAfter is the Retry-After of a 503 when Ory named no wait of its own: Ory outages are
+// usually short, and a client that retries at once only adds load.
 const retryAfter = "5"
 
 // deny builds the decision for an outcome other than Allow: where the user should go and the
@@ -86,7 +88,11 @@ func (g *Guard) deny(r *Request, kind credKind, out Outcome, cause error) Decisi
 		}
 		e.Error.Message = "The session could not be verified. Try again later."
 		if e.Error.Code == http.StatusServiceUnavailable {
-			d.Header.Set("Retry-After", retryAfter)
+			wait := retryAfter
+			if ue := unavailable(cause); ue != nil && ue.RetryAfter > 0 {
+				wait = strconv.Itoa(int((ue.RetryAfter + time.Second - 1) / time.Second)) // Ory's, rounded up
+			}
+			d.Header.Set("Retry-After", wait)
 		}
 	}
 	e.Error.Status = http.StatusText(e.Error.Code)
@@ -117,12 +123,14 @@ var unavailablePage = []byte(`<!doctype html>
 `)
 
 // renderMode resolves ModeAuto: API clients (a session token, or no text/html in Accept) get
-// JSON, browser navigations a redirect.
+// JSON, browser navigations a redirect. A bearer token makes an API client even when an Ory
+// cookie beside it was the credential (Kratos reads the cookie first): a browser's navigation
+// sends no Authorization header.
 func (g *Guard) renderMode(r *Request, kind credKind) Mode {
 	if g.mode != ModeAuto {
 		return g.mode
 	}
-	if kind == byToken || !strings.Contains(r.Accept, "text/html") {
+	if kind == byToken || g.v.names.bearer && bearerToken(r.Authorization) != "" || !strings.Contains(r.Accept, "text/html") {
 		return ModeAPI
 	}
 	return ModeBrowser

@@ -19,6 +19,8 @@ func TestSessionTokenIsAlwaysAPI(t *testing.T) {
 	for _, r := range []*core.Request{
 		{URI: "/x", Host: "app.example", SessionToken: token, Accept: "text/html"},
 		{URI: "/x", Host: "app.example", Authorization: "Bearer " + token, Accept: "text/html,*/*"},
+		// The cookie is the credential (Kratos's order), the bearer token says who is asking.
+		{URI: "/x", Host: "app.example", Authorization: "Bearer " + token, Cookie: "ory_kratos_session=" + token, Accept: "text/html,*/*"},
 	} {
 		d := g.Check(ctx(t), r)
 		if d.Status != 403 || d.Mode != core.ModeAPI || d.Header.Get("Location") != "" {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -14,6 +15,11 @@ import (
 // path and query of the target are kept. It returns "" when no safe URL can be built (a Host
 // net/http would refuse, such as "app@evil.example", included); Ory then uses its default
 // return URL.
+//
+// A request with an unsafe method (a form's POST) is not where the user comes back to: the
+// browser returns from Ory with a GET, which a POST-only route answers with 405 or 404, and
+// the POST is not replayed. Its return_to is the page the form was on (a same-origin Referer),
+// else the app's root.
 func (v *Verifier) returnTo(r *Request) string {
 	scheme, host := "http", r.Host
 	if r.TLS {
@@ -33,9 +39,13 @@ func (v *Verifier) returnTo(r *Request) string {
 	if !validHost(host) {
 		return ""
 	}
+	uri := r.URI
+	if !safeMethod(r.Method) {
+		uri = refererPage(r.Referer, scheme, host)
+	}
 	// ParseRequestURI reads "//x/y" as a path (as servers receive it), not as a host.
-	target, err := url.ParseRequestURI(r.URI)
-	if err != nil || r.URI == "" || r.URI == "*" {
+	target, err := url.ParseRequestURI(uri)
+	if err != nil || uri == "" || uri == "*" {
 		return ""
 	}
 	// A request target has no fragment: a "#" a raw client put in the query is data, and must
@@ -58,6 +68,31 @@ func (v *Verifier) returnTo(r *Request) string {
 		return s
 	}
 	return ""
+}
+
+// safeMethod reports whether a browser can come back to the request's URL: a GET (or another
+// safe method, RFC 9110 9.2.1) loads the same page again. "" is taken as GET, for adapters that
+// leave the method out.
+func safeMethod(m string) bool {
+	switch m {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return false
+}
+
+// refererPage is the path and query of referer when it is a page of the origin scheme://host
+// (compared as browsers do, the host without case), else "/", the app's root: a foreign or
+// missing Referer must not choose where the user lands.
+func refererPage(referer, scheme, host string) string {
+	u, err := url.Parse(referer)
+	if err != nil || u.Opaque != "" || u.User != nil || !strings.EqualFold(u.Scheme, scheme) || !strings.EqualFold(u.Host, host) {
+		return "/"
+	}
+	if p := u.RequestURI(); strings.HasPrefix(p, "/") {
+		return p
+	}
+	return "/"
 }
 
 // maxReturnToLen bounds return_to; browsers and proxies commonly cap URLs near 8 KiB and the

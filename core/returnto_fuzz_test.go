@@ -62,6 +62,12 @@ func FuzzReturnTo(f *testing.F) {
 		"GET /a?b#c HTTP/1.1\r\nHost: app.example\r\n\r\n",
 		"GET /\xc3\xa9t\xc3\xa9?q=\xc3\xa9 HTTP/1.1\r\nHost: app.example\r\n\r\n",
 		"GET /x?return_to=http://evil.example&aal=aal2 HTTP/1.1\r\nHost: app.example\r\n\r\n",
+		// A form's POST comes back to the form's page (a same-origin Referer), else to "/".
+		"POST /transfer HTTP/1.1\r\nHost: app.example\r\nReferer: http://app.example/form?to=bob#top\r\n\r\n",
+		"POST /transfer HTTP/1.1\r\nHost: app.example\r\nReferer: https://shop.example:8443/form\r\n\r\n",
+		"DELETE /x HTTP/1.1\r\nHost: app.example\r\nReferer: http://evil.example/form\r\n\r\n",
+		"PUT /x HTTP/1.1\r\nHost: app.example\r\nReferer: http://user@app.example/form\r\n\r\n",
+		"PATCH /x?y=1 HTTP/1.1\r\nHost: app.example\r\n\r\n",
 		// A DNS label over 63 bytes. Targets and headers past the length bounds are in
 		// TestReturnToPastTheBounds, not here: the fuzzer spends time on every byte of a seed,
 		// and quadratic time minimizing each new input it derives from one (a 700-byte
@@ -153,6 +159,7 @@ func returnToHarness(tb testing.TB) func(t *testing.T, raw []byte, isTLS bool) {
 
 // reqFacts is what the oracle knows about a parsed request.
 type reqFacts struct {
+	method, referer   string
 	requestURI        string
 	host              string
 	tls               bool
@@ -167,6 +174,8 @@ func requestFacts(r *http.Request, isTLS bool) reqFacts {
 		return trimASCIISpace(v)
 	}
 	return reqFacts{
+		method:      r.Method,
+		referer:     r.Header.Get("Referer"),
 		requestURI:  r.RequestURI,
 		host:        r.Host,
 		tls:         isTLS,
@@ -263,6 +272,16 @@ func checkLoginRedirect(t *testing.T, w *headerRecorder, browserURL, appURL stri
 		}
 	}
 
+	if safe := want.method == "GET" || want.method == "HEAD" || want.method == "OPTIONS" || want.method == "TRACE"; !safe {
+		// Back to the page the form was on, when the browser names one of the app's own
+		// (scheme and host alike, without user info); else the app's root. Never the URL of
+		// the unsafe request: a browser comes back with a GET.
+		want.requestURI, want.path, want.escapedPath, want.rawQuery = "/", "/", "/", ""
+		if ru, err := url.Parse(want.referer); err == nil && ru.Opaque == "" && ru.User == nil &&
+			strings.EqualFold(ru.Scheme, wantScheme) && strings.EqualFold(ru.Host, wantHost) && strings.HasPrefix(ru.RequestURI(), "/") {
+			want.requestURI, want.path, want.escapedPath, want.rawQuery = ru.RequestURI(), ru.Path, ru.EscapedPath(), ru.RawQuery
+		}
+	}
 	wantPath, wantEscaped := want.path, want.escapedPath
 	if wantPath == "" {
 		wantPath, wantEscaped = "/", "/"

@@ -26,6 +26,17 @@ func TestReturnTo(t *testing.T) {
 		{"asterisk target", Config{}, Request{Host: "app", URI: "*"}, ""},
 		{"huge query is dropped", Config{}, Request{Host: "app", URI: "/p?q=" + strings.Repeat("a", 5000)}, "http://app/p"},
 		{"huge path gives no return_to", Config{}, Request{Host: "app", URI: "/" + strings.Repeat("a", 5000)}, ""},
+		// A browser comes back from Ory with a GET: an unsafe method's URL (a form's POST
+		// target) would answer 405 or 404, so the user goes back to the form's page.
+		{"GET comes back to itself", Config{}, Request{Method: "GET", Host: "app", URI: "/transfer", Referer: "http://app/form"}, "http://app/transfer"},
+		{"HEAD comes back to itself", Config{}, Request{Method: "HEAD", Host: "app", URI: "/transfer"}, "http://app/transfer"},
+		{"POST goes back to the form's page", Config{}, Request{Method: "POST", Host: "app", URI: "/transfer", Referer: "http://APP/form?to=bob#top"}, "http://app/form?to=bob"},
+		{"POST with AppURL", Config{AppURL: "https://shop.example"}, Request{Method: "POST", Host: "internal", URI: "/transfer", Referer: "https://shop.example/pay/form"}, "https://shop.example/pay/form"},
+		{"POST from another origin goes to the app's root", Config{}, Request{Method: "POST", Host: "app", URI: "/transfer", Referer: "http://evil.example/form"}, "http://app/"},
+		{"POST from another scheme", Config{}, Request{Method: "POST", Host: "app", URI: "/transfer", TLS: true, Referer: "http://app/form"}, "https://app/"},
+		{"POST from the app's host behind another's user info", Config{}, Request{Method: "POST", Host: "app", URI: "/transfer", Referer: "http://user@app/form"}, "http://app/"},
+		{"POST without a Referer", Config{}, Request{Method: "POST", Host: "app", URI: "/transfer?x=1"}, "http://app/"},
+		{"DELETE", Config{}, Request{Method: "DELETE", Host: "app", URI: "/item/1", Referer: "http://app/items"}, "http://app/items"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

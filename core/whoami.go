@@ -68,9 +68,42 @@ func (v *Verifier) classify(ctx context.Context, sess *ory.Session, resp *http.R
 		return nil, ErrNoSession
 	case resp.StatusCode == http.StatusForbidden && errorID(resp, err) == errorIDAAL2Required:
 		return nil, ErrAAL2Required
+	case resp.StatusCode == http.StatusTooManyRequests:
+		// Ory's rate limit (Ory Network's plans have one): Ory is fine, but will not answer
+		// for a while; the app is unavailable until then, which is a 503 with Ory's
+		// Retry-After, not a 502.
+		return nil, &UnavailableError{Status: http.StatusServiceUnavailable, Reason: "Ory rate-limits the app (429)", Err: err,
+			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), v.now())}
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode >= 300 && resp.StatusCode < 400:
+		// Ory's public API always serves whoami, and never redirects it; Kratos's admin API
+		// redirects it (307), a wrong path answers 404. The usual cause is the admin URL
+		// given where the public one belongs: say so, or the log only reads "307".
+		return nil, badGateway(fmt.Sprintf("whoami answered %d: %s", resp.StatusCode, wrongSDKURL), err)
 	default:
 		return nil, badGateway(fmt.Sprintf("whoami answered %d", resp.StatusCode), err)
 	}
+}
+
+// wrongSDKURL is the hint in the error of a whoami that is redirected or not found.
+const wrongSDKURL = "Config.SDKURL (ORY_SDK_URL) must be Ory's public URL (the Ory project URL or Kratos's public API, port 4433 by default), not the admin API"
+
+// maxRetryAfter bounds the wait passed on from Ory's Retry-After, so a wrong header cannot tell
+// clients to stay away for days.
+const maxRetryAfter = time.Hour
+
+// parseRetryAfter reads a Retry-After header (delta-seconds or an HTTP date, RFC 9110 10.2.3)
+// at now; 0 when it is missing or unreadable.
+func parseRetryAfter(h string, now time.Time) time.Duration {
+	var d time.Duration
+	if s, err := strconv.ParseInt(h, 10, 64); err == nil {
+		if s <= 0 {
+			return 0
+		}
+		d = time.Duration(min(s, int64(maxRetryAfter/time.Second))) * time.Second
+	} else if at, err := http.ParseTime(h); err == nil {
+		d = at.Sub(now)
+	}
+	return min(max(d, 0), maxRetryAfter)
 }
 
 // errorID reads Ory's error id from the Ory-Error-Id header (newer Kratos) or the JSON body

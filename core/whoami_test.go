@@ -1,8 +1,11 @@
 package core_test
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -156,5 +159,82 @@ func TestTrickledBodyIsATimeout(t *testing.T) {
 	d := core.MustGuard(core.RequireSession, core.WithVerifier(v)).Check(ctx(t), apiRequest(token))
 	if d.Outcome != core.Unavailable || d.Status != 504 {
 		t.Fatalf("trickled body: %v %d (%v), want 504", d.Outcome, d.Status, d.Err)
+	}
+}
+
+// Ory's 429 (its rate limit) is a 503 with Ory's Retry-After (seconds or a date, rounded up to
+// seconds, at most an hour), or the default when Ory names none: Ory is not broken, the app
+// has to wait.
+func TestRateLimitIsUnavailableWithOrysRetryAfter(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct{ header, want string }{
+		{"30", "30"},
+		{"", "5"},
+		{"soon", "5"},
+		{"0", "5"},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), "90"},
+		{now.Add(-time.Minute).Format(http.TimeFormat), "5"},
+		{"99999999999", "3600"},
+	} {
+		t.Run(tc.header, func(t *testing.T) {
+			srv := orymfatest.NewServer(t)
+			token := srv.SignIn(srv.NewIdentity(), orymfatest.AAL2)
+			srv.Respond(func(w http.ResponseWriter, r *http.Request) {
+				if tc.header != "" {
+					w.Header().Set("Retry-After", tc.header)
+				}
+				writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": map[string]any{"code": 429, "message": "rate limit exceeded"}})
+			})
+			v := newVerifier(t, srv.URL, core.Config{Now: func() time.Time { return now }})
+			g := core.MustGuard(core.RequireSession, core.WithVerifier(v))
+			d := g.Check(ctx(t), apiRequest(token))
+			var ue *core.UnavailableError
+			if d.Outcome != core.Unavailable || d.Status != http.StatusServiceUnavailable || !errors.As(d.Err, &ue) || ue.OryStatus != http.StatusTooManyRequests {
+				t.Fatalf("got %v %d (%v), want unavailable 503 for Ory's 429", d.Outcome, d.Status, d.Err)
+			}
+			if got := d.Header.Get("Retry-After"); got != tc.want {
+				t.Fatalf("Retry-After %q, want %q", got, tc.want)
+			}
+			if e := decodeError(t, d); e.Error.Code != 503 || e.Error.ID != "ory_unavailable" {
+				t.Fatalf("body %s", d.Body)
+			}
+		})
+	}
+}
+
+// The admin URL given as the SDK URL starts fine, then whoami is redirected (Kratos's admin
+// API answers 307) or not found: every request fails closed with a 502, and the error says
+// what to fix; the log says it once, not once per request.
+func TestAdminURLIsExplained(t *testing.T) {
+	for _, status := range []int{http.StatusTemporaryRedirect, http.StatusNotFound} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			srv := orymfatest.NewServer(t)
+			token := srv.SignIn(srv.NewIdentity(), orymfatest.AAL2)
+			srv.Respond(func(w http.ResponseWriter, r *http.Request) {
+				if status == http.StatusNotFound {
+					http.NotFound(w, r)
+					return
+				}
+				http.Redirect(w, r, "/admin/sessions/whoami", status) // as Kratos's admin API does
+			})
+			var log bytes.Buffer
+			v, err := core.New(core.Config{SDKURL: srv.URL, AppURL: "https://app.example", Logger: slog.New(slog.NewTextHandler(&log, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := core.MustGuard(core.RequireSession, core.WithVerifier(v))
+			for range 5 {
+				d := g.Check(ctx(t), apiRequest(token))
+				if d.Status != http.StatusBadGateway || !strings.Contains(d.Err.Error(), "SDKURL (ORY_SDK_URL) must be Ory's public URL") || !strings.Contains(d.Err.Error(), "not the admin API") {
+					t.Fatalf("got %d %v, want a 502 whose error names SDKURL and the admin API", d.Status, d.Err)
+				}
+				if strings.Contains(string(d.Body), "SDKURL") {
+					t.Fatalf("the hint reached the client: %s", d.Body)
+				}
+			}
+			if n := strings.Count(log.String(), "\n"); n != 1 || !strings.Contains(log.String(), "must be Ory's public URL") {
+				t.Fatalf("%d log lines for 5 requests, want one with the hint:\n%s", n, log.String())
+			}
+		})
 	}
 }

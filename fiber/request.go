@@ -9,7 +9,7 @@ import (
 )
 
 // request collects the credential facts the core reads on every request; the rest (method,
-// target, Host, Accept, forwarded headers) only a denial needs, and [details] reads them then.
+// target, Host, Accept, Referer, forwarded headers) only a denial needs, and [details] reads them then.
 // fasthttp reuses its buffers for the next request once the handler returns, so a string
 // aliasing them must not outlive this one.
 //
@@ -58,6 +58,9 @@ func (d *details) FillDetails(r *core.Request) {
 	if r.Accept == "" {
 		r.Accept = utils.UnsafeString(h.Peek(fiber.HeaderAccept))
 	}
+	if r.Referer == "" {
+		r.Referer = utils.UnsafeString(h.Peek(fiber.HeaderReferer))
+	}
 	if r.ForwardedHost == "" {
 		r.ForwardedHost = utils.UnsafeString(h.Peek(fiber.HeaderXForwardedHost))
 	}
@@ -77,6 +80,10 @@ func allHeaders(h *fasthttp.RequestHeader, r *core.Request) {
 				r.Cookie = utils.UnsafeString(v)
 			case is(k, "Accept") && r.Accept == "":
 				r.Accept = utils.UnsafeString(v)
+			}
+		case len("Referer"):
+			if r.Referer == "" && is(k, "Referer") {
+				r.Referer = utils.UnsafeString(v)
 			}
 		case len("Authorization"):
 			if r.Authorization == "" && is(k, "Authorization") {

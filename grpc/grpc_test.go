@@ -60,6 +60,7 @@ func TestSetupPanicsNameTheSetting(t *testing.T) {
 	v := orymfa.MustNew(orymfa.Config{SDKURL: "http://127.0.0.1:1", Logger: quiet()})
 	r := orymfa.RequireAAL2(orymfa.WithVerifier(v))
 	mustPanic(t, "WithMaxAge", func() { orymfa.RequireAAL2(orymfa.WithVerifier(v), orymfa.WithMaxAge(-1)) })
+	mustPanic(t, "WithMaxAge is 5ns, under 1s: a time.Duration counts nanoseconds; did you mean 5 * time.Minute?", func() { orymfa.RequireAAL2(orymfa.WithVerifier(v), orymfa.WithMaxAge(5)) })
 	mustPanic(t, "no methods", func() { orymfa.ForMethods(r) })
 	for _, bad := range []string{"pkg.Service/Method", "/pkg.Service", "//Method", "/pkg.Service/Method/x", "/pkg.Service/Me thod"} {
 		mustPanic(t, bad, func() { orymfa.ForMethods(r, bad) })

@@ -46,7 +46,8 @@ const (
 	// MetadataMaxAge is the most seconds a factor may be old (SESSION_REFRESH_REQUIRED).
 	MetadataMaxAge = "maxAge"
 	// MetadataHTTPStatus is the HTTP status the HTTP adapters answer for the same failure
-	// (ORY_UNAVAILABLE: 503 unreachable, 504 timeout, 502 an error or nonsense from Ory).
+	// (ORY_UNAVAILABLE: 503 unreachable or rate-limiting (Ory's 429), 504 timeout, 502 an error
+	// or nonsense from Ory).
 	MetadataHTTPStatus = "httpStatus"
 )
 

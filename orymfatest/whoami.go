@@ -67,12 +67,14 @@ func (s *Server) answerWhoami(w http.ResponseWriter, r *http.Request) {
 // X-Session-Token wins, even when it is wrong; then the session cookie; then
 // "Authorization: Bearer". Kratos's cookie is an encrypted container of the token, here it is
 // the token itself: a cookie Kratos could not decode falls through to the bearer token, so
-// an unknown cookie value does too. Called with s.mu held.
+// an unknown cookie value does too. Of several cookies of the session's name, Kratos skips
+// those it cannot decode (measured: an undecodable one before a valid one answers 200), so
+// here the first known one counts. Called with s.mu held.
 func (s *Server) credential(r *http.Request) string {
 	if tok := r.Header.Get("X-Session-Token"); tok != "" {
 		return tok
 	}
-	if c, err := r.Cookie(s.cookieName); err == nil {
+	for _, c := range r.CookiesNamed(s.cookieName) {
 		if tok, ok := s.cookies[c.Value]; ok {
 			return tok
 		}

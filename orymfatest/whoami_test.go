@@ -149,6 +149,8 @@ func TestWhoamiCredentials(t *testing.T) {
 		{"wrong X-Session-Token beats a good cookie", hdr("X-Session-Token", "nonsense", "Cookie", "ory_kratos_session="+token), 401},
 		{"undecodable cookie falls back to bearer", hdr("Cookie", "ory_kratos_session=garbage", "Authorization", "Bearer "+token), 200},
 		{"other cookie name", hdr("Cookie", "ory_session_slug="+token), 401},
+		{"undecodable cookie before a good one", hdr("Cookie", "ory_kratos_session=garbage; ory_kratos_session="+token), 200},
+		{"undecodable cookie before a good one, two headers", hdr("Cookie", "ory_kratos_session=garbage", "Cookie", "ory_kratos_session="+token), 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if status, _, b := whoami(t, srv.URL, tc.hdr); status != tc.status {

@@ -57,6 +57,7 @@ type Adapter struct {
 //	GET /public          no guard                                  -> app.Handle
 //	GET /session         RequireSession()                          -> app.Handle
 //	GET /aal2            RequireAAL2()                             -> app.Handle
+//	POST /aal2           RequireAAL2(), a form's target            -> app.Handle
 //	GET /fresh           RequireAAL2(WithMaxAge(app.MaxAge))       -> app.Handle
 //	GET /group/aal2      RequireSession() on a group (or router), RequireAAL2() on the route
 //	GET /group/fresh     RequireSession() on the same group, RequireAAL2(WithMaxAge(app.MaxAge)) on the route

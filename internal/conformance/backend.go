@@ -2,6 +2,8 @@ package conformance
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/orymfa/orymfa/internal/kratostest"
@@ -27,6 +29,9 @@ const (
 type oryBackend interface {
 	// url is the public URL: where the verifier asks and where denials point.
 	url() string
+	// adminURL is the admin API's URL (Kratos's own; for the kit a server that answers
+	// whoami as Kratos's admin API does).
+	adminURL(t *testing.T) string
 	// signUp creates a user with a password and returns it with its aal1 session token. On a
 	// codeMFA project the user has a second factor from the start; otherwise none yet.
 	signUp(t *testing.T) *user
@@ -67,6 +72,8 @@ type kratosBackend struct {
 }
 
 func (k kratosBackend) url() string { return k.p.PublicURL }
+
+func (k kratosBackend) adminURL(*testing.T) string { return k.p.AdminURL }
 
 func (k kratosBackend) signUp(t *testing.T) *user {
 	t.Helper()
@@ -164,6 +171,16 @@ func newKitBackend(t *testing.T, kind project) kitBackend {
 }
 
 func (k kitBackend) url() string { return k.srv.URL }
+
+// adminURL serves whoami as Kratos v1.3.1's admin API does (measured): a 307 to
+// /admin/sessions/whoami with a small HTML body.
+func (k kitBackend) adminURL(t *testing.T) string {
+	admin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/admin"+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(admin.Close)
+	return admin.URL
+}
 
 func (k kitBackend) signUp(t *testing.T) *user {
 	t.Helper()

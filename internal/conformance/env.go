@@ -150,6 +150,7 @@ func (c *countingTransport) lastCookie() string {
 
 // request describes one request to the app.
 type request struct {
+	method  string // GET when empty
 	path    string
 	browser bool     // Accept: text/html, as a browser navigation
 	accept  string   // another Accept header
@@ -193,7 +194,11 @@ func (e *env) do(r request) response {
 
 // get is do for other goroutines than the test's: it returns the error instead of failing.
 func (e *env) get(r request) (response, error) {
-	req, err := http.NewRequest(http.MethodGet, e.base+r.path, nil)
+	method := r.method
+	if method == "" {
+		method = http.MethodGet
+	}
+	req, err := http.NewRequest(method, e.base+r.path, nil)
 	if err != nil {
 		return response{}, err
 	}
@@ -221,7 +226,7 @@ func (e *env) get(r request) (response, error) {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return response{}, fmt.Errorf("GET %s: %w", r.path, err)
+		return response{}, fmt.Errorf("%s %s: %w", method, r.path, err)
 	}
 	defer resp.Body.Close()
 	out := response{status: resp.StatusCode, location: resp.Header.Get("Location"), header: resp.Header}

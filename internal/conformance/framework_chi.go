@@ -31,6 +31,7 @@ func serveChi(t testing.TB, app App) string {
 	r.Get("/public", handle)
 	r.With(orymfa.RequireSession(v)).Get("/session", handle)
 	r.With(orymfa.RequireAAL2(v)).Get("/aal2", handle)
+	r.With(orymfa.RequireAAL2(v)).Post("/aal2", handle)
 	r.With(orymfa.RequireAAL2(v, orymfa.WithMaxAge(app.MaxAge))).Get("/fresh", handle)
 	r.Route("/group", func(r chi.Router) {
 		r.Use(orymfa.RequireSession(v))

@@ -78,6 +78,7 @@ func serveEchoV5(t testing.TB, app App) string {
 	e.GET("/public", handle)
 	e.GET("/session", handle, orymfa.RequireSession(v))
 	e.GET("/aal2", handle, orymfa.RequireAAL2(v))
+	e.POST("/aal2", handle, orymfa.RequireAAL2(v))
 	e.GET("/fresh", handle, orymfa.RequireAAL2(v, orymfa.WithMaxAge(app.MaxAge)))
 	g := e.Group("/group", orymfa.RequireSession(v))
 	g.GET("/aal2", handle, orymfa.RequireAAL2(v))

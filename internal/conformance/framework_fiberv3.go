@@ -112,6 +112,7 @@ func fiberv3App(a App, rawHeaderNames bool) *fiber.App {
 	app.Get("/public", handle)
 	app.Get("/session", orymfa.RequireSession(v), handle)
 	app.Get("/aal2", orymfa.RequireAAL2(v), handle)
+	app.Post("/aal2", orymfa.RequireAAL2(v), handle)
 	app.Get("/fresh", orymfa.RequireAAL2(v, orymfa.WithMaxAge(a.MaxAge)), handle)
 	group := app.Group("/group", orymfa.RequireSession(v))
 	group.Get("/aal2", orymfa.RequireAAL2(v), handle)

@@ -40,6 +40,7 @@ func serveGin(t testing.TB, app App) string {
 	r.GET("/public", handle)
 	r.GET("/session", orymfa.RequireSession(v), handle)
 	r.GET("/aal2", orymfa.RequireAAL2(v), handle)
+	r.POST("/aal2", orymfa.RequireAAL2(v), handle)
 	r.GET("/fresh", orymfa.RequireAAL2(v, orymfa.WithMaxAge(app.MaxAge)), handle)
 	group := r.Group("/group", orymfa.RequireSession(v))
 	group.GET("/aal2", orymfa.RequireAAL2(v), handle)

@@ -36,6 +36,7 @@ func netHTTPRoutes(app App) http.Handler {
 	mux.Handle("GET /public", handle)
 	mux.Handle("GET /session", orymfa.RequireSession(v)(handle))
 	mux.Handle("GET /aal2", orymfa.RequireAAL2(v)(handle))
+	mux.Handle("POST /aal2", orymfa.RequireAAL2(v)(handle))
 	mux.Handle("GET /fresh", orymfa.RequireAAL2(v, orymfa.WithMaxAge(app.MaxAge))(handle))
 	group := http.NewServeMux()
 	group.Handle("GET /group/aal2", orymfa.RequireAAL2(v)(handle))

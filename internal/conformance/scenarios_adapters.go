@@ -46,15 +46,70 @@ func init() {
 				t.Fatalf("WriteDecision's answer went through the error handler too: %v", errs[0].err)
 			}
 		}},
-		scenario{name: "a session token or a bearer token wins over a cookie", kind: totp, run: func(t *testing.T, e *env) {
+		scenario{name: "X-Session-Token wins over the cookie, the cookie over Bearer, as in Kratos", kind: totp, run: func(t *testing.T, e *env) {
+			// Kratos v1.3.1 reads X-Session-Token, then its cookie, then Bearer (internal/faithful
+			// compares it): the guard must verify the session Ory itself would pick.
 			u := e.ory.signUp(t)
 			e.ory.enroll(t, u, u.token) // aal2
 			id := e.ory.session(t, u.token).Identity.ID
 			aal1 := e.ory.newBrowser(t).cookie(t) // another user, aal1 without a second factor
 			e.allowed(e.do(request{path: "/aal2", token: u.token, cookie: aal1}), id, "aal2")
-			e.allowed(e.do(request{path: "/aal2", bearer: u.token, cookie: aal1}), id, "aal2")
 			if got := e.whoami.lastCookie(); got != "" {
 				t.Fatalf("Ory received the cookie %q beside the token", got)
+			}
+			r := e.do(request{path: "/session", bearer: u.token, cookie: aal1})
+			if r.status != 200 || r.handler.AAL != "aal1" || r.handler.IdentityID == id {
+				t.Fatalf("Bearer of %s and another user's aal1 cookie: %d %s, want the cookie's user", id, r.status, r.body)
+			}
+			if got := e.whoami.lastCookie(); got != aal1 {
+				t.Fatalf("Ory received Cookie %q, want the Ory cookie %q", got, aal1)
+			}
+			e.ran.Store(0)
+			e.oryError(e.do(request{path: "/aal2", bearer: u.token, cookie: aal1}), 403, "session_aal2_required", e.loginURL("settings", "", "/aal2"))
+			// The bearer token still says an API client is asking: JSON, whatever it accepts.
+			e.oryError(e.do(request{path: "/aal2", bearer: u.token, cookie: aal1, browser: browser}), 403, "session_aal2_required", e.loginURL("settings", "", "/aal2"))
+			// Without an Ory cookie (the app's own cookies only), Bearer is the credential.
+			e.allowed(e.do(request{path: "/aal2", bearer: u.token, cookie: "theme=dark"}), id, "aal2")
+		}},
+		scenario{name: "a stale Ory cookie before the valid one: both go to Ory, which reads the valid one", kind: totp, run: func(t *testing.T, e *env) {
+			// A browser may hold two cookies of the name (another path or domain); the guard
+			// cannot decode them and forwards both, in order, as Kratos wants them.
+			c := e.ory.newBrowser(t).cookie(t)
+			for _, r := range []request{
+				{path: "/session", browser: browser, cookie: "ory_kratos_session=garbage; theme=dark; " + c},
+				{path: "/session", browser: browser, cookies: []string{"ory_kratos_session=garbage", c}},
+			} {
+				if got := e.do(r); got.status != 200 || got.handler.AAL != "aal1" {
+					t.Fatalf("%q: %d %s, want the valid cookie's session", r.cookie+strings.Join(r.cookies, " | "), got.status, got.body)
+				}
+				if got := e.whoami.lastCookie(); got != "ory_kratos_session=garbage; "+c {
+					t.Fatalf("Ory received Cookie %q, want both Ory cookies", got)
+				}
+			}
+		}},
+		scenario{name: "a form's POST that must step up comes back to the form's page, not to the POST's URL", kind: codeMFA, run: func(t *testing.T, e *env) {
+			// The browser comes back from Ory with a GET, which the POST-only route would answer
+			// with 405 or 404 (and the POST is not replayed): return_to is the page the form was
+			// on (a same-origin Referer), else the app's root, never a foreign page.
+			b := e.ory.newBrowser(t)
+			aal1 := b.cookie(t)
+			form := http.Header{"Referer": {e.base + "/form?to=bob"}}
+			post := request{method: http.MethodPost, path: "/aal2?amount=10", browser: browser, cookie: aal1, header: form}
+			e.redirect(e.do(post), e.loginURL("login", "aal=aal2", "/form?to=bob"))
+			post.header = nil
+			e.redirect(e.do(post), e.loginURL("login", "aal=aal2", "/"))
+			post.header = http.Header{"Referer": {"http://evil.example/form"}}
+			e.redirect(e.do(post), e.loginURL("login", "aal=aal2", "/"))
+			// A front end's fetch (JSON) gets the same place to send the browser.
+			u := e.ory.signUp(t)
+			e.oryError(e.do(request{method: http.MethodPost, path: "/aal2", token: u.token, header: form}), 403, "session_aal2_required", e.loginURL("login", "aal=aal2", "/form?to=bob"))
+			// A GET still comes back to itself.
+			e.redirect(e.do(request{path: "/aal2?amount=10", browser: browser, cookie: aal1, header: form}), e.loginURL("login", "aal=aal2", "/aal2?amount=10"))
+			// Once stepped up, the form's POST goes through.
+			b.stepUp(t)
+			post = request{method: http.MethodPost, path: "/aal2", browser: browser, cookie: b.cookie(t), header: form}
+			if r := e.do(post); r.status != 200 || r.handler.AAL != "aal2" {
+				t.Fatalf("POST after the step-up: %d %s", r.status, r.body)
 			}
 		}},
 		scenario{name: "a denial's headers replace what earlier middleware set", kind: codeMFA, run: func(t *testing.T, e *env) {

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,6 +39,37 @@ func init() {
 				t.Fatalf("%d whoami attempts, want 2 (one per request)", n)
 			}
 		}},
+		scenario{name: "Ory's admin URL as the SDK URL: 502, and the error says SDKURL must be Ory's public URL", kind: totp, run: func(t *testing.T, e *env) {
+			u := e.ory.signUp(t)
+			c := e.ory.newBrowser(t).cookie(t)
+			var (
+				mu   sync.Mutex
+				errs []string
+			)
+			// A second app of the same framework whose verifier was given the admin URL, the
+			// mistake that starts fine and then fails every request.
+			v, _ := e.verifier(e.ory.adminURL(t), core.Config{OnError: func(_ context.Context, err error) {
+				mu.Lock()
+				errs = append(errs, err.Error())
+				mu.Unlock()
+			}})
+			e.base = e.adapter.Serve(t, App{Verifier: v, Other: v, MaxAge: maxAge,
+				Handle: func(_, _ *ory.Session) (int, []byte) { e.ran.Add(1); return http.StatusOK, nil },
+				Deny:   func(*core.Decision) (int, []byte) { return http.StatusTeapot, nil },
+			})
+			e.unavailable(e.do(request{path: "/session", token: u.token}), 502)
+			e.unavailablePage(e.do(request{path: "/aal2", browser: browser, cookie: c}), 502)
+			mu.Lock()
+			defer mu.Unlock()
+			if len(errs) != 2 {
+				t.Fatalf("%d errors reported, want one per request: %q", len(errs), errs)
+			}
+			for _, err := range errs {
+				if !strings.Contains(err, "whoami answered 307") || !strings.Contains(err, "SDKURL (ORY_SDK_URL) must be Ory's public URL") || !strings.Contains(err, "not the admin API") {
+					t.Fatalf("the error %q does not say that SDKURL must be Ory's public URL", err)
+				}
+			}
+		}},
 		scenario{name: "Ory answering an HTML page or a 404: 502 and the handler never runs", kind: totp, kitOnly: true, run: func(t *testing.T, e *env) {
 			u := e.ory.signUp(t)
 			e.ory.enroll(t, u, u.token)
@@ -55,6 +88,26 @@ func init() {
 				e.unavailablePage(e.do(request{path: "/aal2", browser: browser, cookie: c.Name + "=" + c.Value}), 502)
 			}
 			// The same session passes once Ory answers again: the 502s were the faults' doing.
+			e.kit().ClearFault()
+			e.allowed(e.do(request{path: "/aal2", token: u.token}), e.ory.session(t, u.token).Identity.ID, "aal2")
+		}},
+		scenario{name: "Ory rate-limiting the app (429): 503 with Ory's Retry-After, a page for browsers, then the same session passes", kind: totp, kitOnly: true, run: func(t *testing.T, e *env) {
+			u := e.ory.signUp(t)
+			e.ory.enroll(t, u, u.token)
+			c := e.kit().Cookie(u.token)
+			e.kit().Respond(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Retry-After", "17")
+				writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": map[string]any{"code": 429, "status": "Too Many Requests", "message": "rate limit exceeded"}})
+			})
+			api := e.do(request{path: "/aal2", token: u.token})
+			e.unavailable(api, 503)
+			page := e.do(request{path: "/aal2", browser: browser, cookie: c.Name + "=" + c.Value})
+			e.unavailablePage(page, 503)
+			for _, r := range []response{api, page} {
+				if got := r.header.Get("Retry-After"); got != "17" {
+					t.Fatalf("Retry-After %q, want Ory's 17", got)
+				}
+			}
 			e.kit().ClearFault()
 			e.allowed(e.do(request{path: "/aal2", token: u.token}), e.ory.session(t, u.token).Identity.ID, "aal2")
 		}},

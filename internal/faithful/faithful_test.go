@@ -253,6 +253,26 @@ func TestFaithfulToKratos(t *testing.T) {
 	fTok3 := kit.SignIn(kit.NewIdentity(), orymfatest.AAL1)
 	same(t, "browser cookie", K(totp, cookieHeader(b.SessionCookie())), F(kit, cookieHeader(kit.Cookie(fTok3))), 200, "aal1", true)
 
+	// Which credential wins (Kratos's extractToken): X-Session-Token, then the cookie, then
+	// Bearer. The token's session is aal2, the cookie's aal1: the AAL tells who won.
+	withCookie := func(h http.Header, c *http.Cookie) http.Header {
+		h.Add("Cookie", c.Name+"="+c.Value)
+		return h
+	}
+	same(t, "X-Session-Token and a cookie", K(totp, withCookie(tokenHeader(kTok), b.SessionCookie())), F(kit, withCookie(tokenHeader(fTok), kit.Cookie(fTok3))), 200, "aal2", true)
+	same(t, "Bearer and a cookie", K(totp, withCookie(bearerHeader(kTok), b.SessionCookie())), F(kit, withCookie(bearerHeader(fTok), kit.Cookie(fTok3))), 200, "aal1", true)
+
+	// A cookie Kratos cannot decode before a valid one of the same name (a stale cookie of
+	// another domain or path): Kratos reads the valid one, in one Cookie header or in two.
+	stale := &http.Cookie{Name: "ory_kratos_session", Value: "garbage"}
+	same(t, "an undecodable cookie before a valid one", K(totp, withCookie(cookieHeader(stale), b.SessionCookie())), F(kit, withCookie(cookieHeader(stale), kit.Cookie(fTok3))), 200, "aal1", true)
+	oneHeader := func(c *http.Cookie) http.Header {
+		h := http.Header{}
+		h.Set("Cookie", stale.Name+"="+stale.Value+"; "+c.Name+"="+c.Value)
+		return h
+	}
+	same(t, "an undecodable cookie before a valid one, one header", K(totp, oneHeader(b.SessionCookie())), F(kit, oneHeader(kit.Cookie(fTok3))), 200, "aal1", true)
+
 	// Code MFA project: every identity has a second factor (one-time codes by email). The
 	// kit's second factor is TOTP, so method names are not compared.
 	codeEmail := kratostest.NewEmail()

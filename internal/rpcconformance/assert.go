@@ -56,14 +56,20 @@ func (e *env) denied(r Result, code codes.Code, reason, redirectTo, challenge st
 // adapters would answer, a retry delay, and no handler.
 func (e *env) unavailable(r Result, httpStatus string) {
 	e.t.Helper()
+	e.unavailableAfter(r, httpStatus, 5*time.Second)
+}
+
+// unavailableAfter is unavailable with the retry delay Ory named (its 429's Retry-After).
+func (e *env) unavailableAfter(r Result, httpStatus string, delay time.Duration) {
+	e.t.Helper()
 	if r.Code != uint32(codes.Unavailable) || r.Info == nil || r.Info.Reason != "ORY_UNAVAILABLE" || r.Info.Domain != "orymfa.dev" {
 		e.t.Fatalf("got code %d %q info %v, want Unavailable ORY_UNAVAILABLE", r.Code, r.Message, r.Info)
 	}
 	if got := r.Info.Metadata["httpStatus"]; got != httpStatus {
 		e.t.Fatalf("httpStatus = %q, want %s", got, httpStatus)
 	}
-	if r.Retry == nil || r.Retry.RetryDelay.AsDuration() != 5*time.Second {
-		e.t.Fatalf("RetryInfo = %v, want a delay of 5s", r.Retry)
+	if r.Retry == nil || r.Retry.RetryDelay.AsDuration() != delay {
+		e.t.Fatalf("RetryInfo = %v, want a delay of %v", r.Retry, delay)
 	}
 	if r.Info.Metadata["redirectBrowserTo"] != "" || r.Help != nil {
 		e.t.Fatalf("an Ory failure points at a flow: %v %v", r.Info.Metadata, r.Help)

@@ -158,6 +158,15 @@ var scenarios = []scenario{
 			e.allowed(e.stream(call), 2, id, "aal2")
 		}
 	}},
+	{name: "x-session-token wins over the cookie, the cookie over Bearer, as in Kratos", kind: codeMFA, run: func(t *testing.T, e *env) {
+		// The core's order, Kratos v1.3.1's: a bearer token of one user (aal1, must step up)
+		// beside another user's aal2 cookie gets the cookie's user.
+		c, id := e.ory.browserCookie(t)
+		u := e.ory.signUp(t)
+		e.allowed(e.unary(AAL2, Call{Bearer: u.token, Cookie: c}), 1, id, "aal2")
+		e.allowed(e.stream(Call{Bearer: u.token, GatewayCookie: c}), 2, id, "aal2")
+		e.denied(e.unary(AAL2, Call{Token: u.token, Cookie: c}), codes.PermissionDenied, "SESSION_AAL2_REQUIRED", flowURL(e.ory.url(), "login", "aal=aal2"), challengeAAL2, false)
+	}},
 	{name: "garbage, malformed and oversized credentials are Unauthenticated, not an error", kind: codeMFA, run: func(t *testing.T, e *env) {
 		login := flowURL(e.ory.url(), "login", "")
 		e.denied(e.unary(Session, Call{Cookie: "ory_kratos_session=garbage"}), codes.Unauthenticated, "SESSION_INACTIVE", login, challengeLogin, false)
@@ -171,6 +180,17 @@ var scenarios = []scenario{
 		e.kit().SetFault(orymfatest.Down)
 		e.unavailable(e.unary(Session, Call{Token: u.token}), "503")
 		e.unavailable(e.stream(Call{Token: u.token}), "503")
+	}},
+	{name: "Ory rate-limiting the app (429): Unavailable with Ory's retry delay, then the same session passes", kind: totp, kitOnly: true, run: func(t *testing.T, e *env) {
+		u := e.ory.signUp(t)
+		e.kit().Respond(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "17")
+			writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": map[string]any{"code": 429, "message": "rate limit exceeded"}})
+		})
+		e.unavailableAfter(e.unary(Session, Call{Token: u.token}), "503", 17*time.Second)
+		e.unavailableAfter(e.stream(Call{Token: u.token}), "503", 17*time.Second)
+		e.kit().ClearFault()
+		e.allowed(e.unary(Session, Call{Token: u.token}), 1, e.ory.session(t, u.token).Identity.ID, "aal1")
 	}},
 	{name: "Ory slow: Unavailable, the handler never runs", kind: totp, kitOnly: true, cfg: core.Config{Timeout: 200 * time.Millisecond}, run: func(t *testing.T, e *env) {
 		u := e.ory.signUp(t)
