@@ -85,6 +85,8 @@ type Config struct {
 	Observer Observer
 	// Cache configures the session cache; see [CacheConfig].
 	Cache CacheConfig
+	// Tokens turns on the local verification of Ory's session JWTs; see [TokenConfig].
+	Tokens TokenConfig
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
 }
@@ -106,6 +108,7 @@ type Verifier struct {
 	nanos      func() int64 // the same clock in Unix nanoseconds, read once per check
 	cache      *sessionCache
 	calls      flight.Group[fetched] // whoami calls shared by concurrent requests (ory.go)
+	tokens     *tokenVerifier        // JWT mode (token.go); nil when off
 }
 
 // ErrConfig is wrapped by every configuration error.
@@ -183,6 +186,9 @@ func New(cfg Config) (*Verifier, error) {
 		return nil, err
 	}
 	v.cache = cache
+	if err := v.setupTokens(cfg, sdkURL); err != nil {
+		return nil, err
+	}
 	v.ory = newWhoamiClient(v, sdkURL, cfg.APIClient, cmpOr(cfg.MaxIdleConns, 100))
 	return v, nil
 }
