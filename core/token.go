@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -451,8 +450,7 @@ func (ks *keySet) verify(tok string, refresh func(kid string) (*keySet, bool)) (
 		return nil, invalidToken("bad signature", err)
 	}
 	var c tokenClaims
-	d := json.NewDecoder(bytes.NewReader(payload))
-	if err := d.Decode(&c); err != nil {
+	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, invalidToken("claims do not decode", err)
 	}
 	return &c, nil
