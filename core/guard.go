@@ -79,8 +79,8 @@ func (g *Guard) Check(ctx context.Context, r *Request) Decision {
 func (g *Guard) check(ctx context.Context, r *Request) Decision {
 	v := g.v
 	if v.tokens != nil {
-		if tok, ok := v.tokens.bearerJWT(r); ok {
-			return g.checkToken(ctx, r, tok) // a JWT is verified here, never sent to Ory
+		if jwt, sig, ok := v.tokens.bearerJWT(r); ok {
+			return g.checkToken(ctx, r, jwt, sig) // a JWT is verified here, never sent to Ory
 		}
 	}
 	now := v.nanos() // once on the cached path: reading the clock is a visible part of it
