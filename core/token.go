@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -157,8 +158,10 @@ func (v *Verifier) setupTokens(cfg Config, sdkURL string) error {
 		}
 		t.keys.Store(ks)
 	} else {
-		if _, err := parseBaseURL("Tokens.JWKSURL", tc.JWKSURL); err != nil && !strings.ContainsAny(tc.JWKSURL, "?#") {
-			return err
+		// A key set's URL may carry a query (a signed storage URL), unlike Ory's base URLs.
+		u, err := url.Parse(tc.JWKSURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Fragment != "" {
+			return fmt.Errorf("%w: Tokens.JWKSURL %q must be an absolute http(s) URL without user info or fragment", ErrConfig, tc.JWKSURL)
 		}
 		t.remote = newRemoteKeys(v, tc.JWKSURL, cmpOr(tc.RefreshInterval, time.Minute))
 	}
