@@ -109,6 +109,7 @@ type Verifier struct {
 	cache      *sessionCache
 	calls      flight.Group[fetched] // whoami calls shared by concurrent requests (ory.go)
 	tokens     *tokenVerifier        // JWT mode (token.go); nil when off
+	minter     *tokenMinter          // SessionJWT (tokenmint.go)
 }
 
 // ErrConfig is wrapped by every configuration error.

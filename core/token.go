@@ -46,7 +46,9 @@ type TokenConfig struct {
 	// MaxTTL refuses tokens whose exp - iat is longer (default 1 hour, at most 24 hours):
 	// a claims mapper can set any exp, and a revoked session's token stays valid until then.
 	MaxTTL time.Duration
-	// Template is the tokenizer template to mint with (default "orymfa").
+	// Template is the tokenizer template [Verifier.SessionJWT] mints with (default
+	// "orymfa"). It may be set alone, for an app that mints JWTs for other services but does
+	// not verify any.
 	Template string
 }
 
@@ -122,6 +124,7 @@ type keySet struct {
 // setupTokens turns JWT mode on when cfg.Tokens asks for it.
 func (v *Verifier) setupTokens(cfg Config, sdkURL string) error {
 	tc := cfg.Tokens
+	v.minter = newTokenMinter(tc, cfg.Cache)
 	if len(tc.JWKS) == 0 && tc.JWKSURL == "" {
 		if tc.Issuer != "" || tc.Audience != "" || tc.MaxTTL != 0 || tc.RefreshInterval != 0 {
 			return fmt.Errorf("%w: Tokens is set without Tokens.JWKS or Tokens.JWKSURL", ErrConfig)

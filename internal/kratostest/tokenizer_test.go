@@ -158,3 +158,32 @@ func TestTokenizerAfterTheAALCheck(t *testing.T) {
 		t.Fatalf("unknown template: %d %s", status, body)
 	}
 }
+
+// core's SessionJWT gets a browser session's JWT from Kratos with the session cookie, once.
+func TestTokenizerSessionJWTForABrowser(t *testing.T) {
+	ctx, p := testCtx(t), totpProject
+	b := p.NewBrowser()
+	if err := b.Register(ctx, NewEmail(), Password); err != nil {
+		t.Fatal(err)
+	}
+	c := b.SessionCookie()
+	v, err := core.New(core.Config{SDKURL: p.PublicURL, AppURL: "http://127.0.0.1", Tokens: p.TokenConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &core.Request{Cookie: "app=1; " + c.Name + "=" + c.Value}
+	jwt, err := v.SessionJWT(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := v.SessionJWT(ctx, r); err != nil || again != jwt {
+		t.Fatalf("not cached: %v", err)
+	}
+	g, err := core.NewGuard(core.RequireSession, core.WithVerifier(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := g.Check(ctx, &core.Request{Authorization: "Bearer " + jwt}); !d.Allowed() || d.Session.GetAuthenticatorAssuranceLevel() != "aal1" {
+		t.Fatalf("the minted JWT: %v", d.Err)
+	}
+}
