@@ -27,6 +27,12 @@ import (
 // Ory serves no key set for these tokens: give the verifier the public half of the template's
 // private JWK Set. The template's claims mapper must be [ClaimsMapper] (or one that adds to its
 // claims), which carries what the policy reads.
+//
+// A request's bearer JWT is its credential, whatever else it carries. Verified tokens are
+// cached until they expire, under a keyed hash of the token (Cache.MaxEntries bounds them,
+// Cache.Disabled turns it off; Cache.TTL does not apply: a token never changes). The
+// trade-off: a session revoked in Ory keeps its tokens valid until they expire, so keep the
+// template's ttl short.
 type TokenConfig struct {
 	// JWKS is the public JWK Set (JSON) the tokens are verified with. Every key needs a kid;
 	// RSA keys need an alg (EC and Ed25519 keys imply theirs). Private or symmetric keys are
