@@ -546,3 +546,49 @@ func TestTokenJWKSURLDown(t *testing.T) {
 		t.Fatalf("got %v %d", d.Outcome, d.Status)
 	}
 }
+
+// The model behind JWT mode's reason to exist, checked with R verifiers as replicas and S
+// sessions over a simulated minute in 1 s steps, every replica seeing every session each step:
+// in whoami mode Ory gets R·S·T/TTL calls (one per replica, session and cache TTL); in JWT
+// mode the replicas make none (Ory only mints, S per token ttl, whatever R is).
+func TestOryCallsReplicasModel(t *testing.T) {
+	const (
+		replicas = 3
+		sessions = 10
+		window   = 60 * time.Second
+		ttl      = 10 * time.Second
+	)
+	srv := orymfatest.NewServer(t)
+	var tokens, jwts []string
+	for range sessions {
+		tok := srv.SignIn(srv.NewIdentity(), orymfatest.AAL1)
+		tokens, jwts = append(tokens, tok), append(jwts, srv.Tokenize(tok))
+	}
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	var guards []*core.Guard
+	for range replicas {
+		v := tokenVerifier(t, srv, core.Config{Cache: core.CacheConfig{TTL: ttl}, Now: now})
+		guards = append(guards, guard(t, v, core.RequireSession))
+	}
+	run := func(creds []string, req func(string) *core.Request) int {
+		srv.ResetCalls()
+		for step := time.Duration(0); step < window; step += time.Second {
+			offset.Store(int64(step))
+			for _, g := range guards {
+				for _, c := range creds {
+					if d := g.Check(ctx(t), req(c)); !d.Allowed() {
+						t.Fatalf("step %v: %v", step, d.Err)
+					}
+				}
+			}
+		}
+		return srv.Calls()
+	}
+	if got, want := run(tokens, apiRequest), replicas*sessions*int(window/ttl); got != want {
+		t.Errorf("whoami mode: %d calls, the model says R·S·T/TTL = %d", got, want)
+	}
+	if got := run(jwts, bearer); got != 0 {
+		t.Errorf("JWT mode: %d whoami calls, want 0", got)
+	}
+}
