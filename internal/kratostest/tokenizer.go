@@ -30,6 +30,11 @@ const TokenTTL = 10 * time.Minute
 // mapper converts times Kratos's clock will never produce (offsets, fractions, a leap day).
 const ProbeTemplate = "orymfa-probe"
 
+// NoTTLTemplate is [TokenTemplate] without a ttl, as a configuration that forgets it reads:
+// Kratos v1.3.1 then mints tokens with exp == iat, born expired, whatever its schema's
+// default says.
+const NoTTLTemplate = "orymfa-no-ttl"
+
 // ProbeSession is the session document ProbeTemplate's mapper reads, and ProbeClaims the
 // times it must become, in Unix seconds, computed by Go's time package.
 const ProbeSession = `{"authenticator_assurance_level":"aal2",` +
@@ -72,6 +77,10 @@ func (t *tokenizer) templates() (map[string]any, error) {
 	return map[string]any{
 		TokenTemplate: map[string]any{
 			"ttl":               TokenTTL.String(),
+			"jwks_url":          jwks,
+			"claims_mapper_url": "base64://" + base64.StdEncoding.EncodeToString([]byte(core.ClaimsMapper)),
+		},
+		NoTTLTemplate: map[string]any{
 			"jwks_url":          jwks,
 			"claims_mapper_url": "base64://" + base64.StdEncoding.EncodeToString([]byte(core.ClaimsMapper)),
 		},

@@ -1,8 +1,10 @@
 package kratostest
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -185,5 +187,44 @@ func TestTokenizerSessionJWTForABrowser(t *testing.T) {
 	}
 	if d := g.Check(ctx, &core.Request{Authorization: "Bearer " + jwt}); !d.Allowed() || d.Session.GetAuthenticatorAssuranceLevel() != "aal1" {
 		t.Fatalf("the minted JWT: %v", d.Err)
+	}
+}
+
+// A template without ttl mints tokens that are born expired (exp == iat), and the verifier
+// refuses them rather than accept them for its leeway.
+func TestTokenizerWithoutTTL(t *testing.T) {
+	ctx, p := testCtx(t), totpProject
+	token, err := p.RegisterAPI(ctx, NewEmail(), Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, jwt, body, err := p.Tokenize(ctx, token, NoTTLTemplate)
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("tokenize: %d %v %s", status, err, body)
+	}
+	c := jwtClaims(t, jwt)
+	if c["exp"] != c["iat"] {
+		t.Fatalf("exp %v, iat %v: Kratos no longer mints born-expired tokens without a ttl", c["exp"], c["iat"])
+	}
+	v, err := core.New(core.Config{SDKURL: p.PublicURL, AppURL: "http://127.0.0.1", Tokens: p.TokenConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := core.NewGuard(core.RequireSession, core.WithVerifier(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := g.Check(ctx, &core.Request{Authorization: "Bearer " + jwt}); d.Allowed() || !errors.Is(d.Err, core.ErrInvalidToken) {
+		t.Fatalf("a born-expired token: %v", d.Err)
+	}
+	// SessionJWT refuses to hand one out, naming the fix.
+	tc := p.TokenConfig()
+	tc.Template = NoTTLTemplate
+	minter, err := core.New(core.Config{SDKURL: p.PublicURL, AppURL: "http://127.0.0.1", Tokens: tc, OnError: func(context.Context, error) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := minter.SessionJWT(ctx, &core.Request{SessionToken: token}); !errors.Is(err, core.ErrUnavailable) || !strings.Contains(err.Error(), "ttl") {
+		t.Fatalf("SessionJWT with a template without ttl: %v", err)
 	}
 }
