@@ -110,7 +110,6 @@ type tokenVerifier struct {
 	issuer   string      // without a trailing slash
 	audience string
 	maxTTL   int64 // nanoseconds
-	template string
 	cache    *tokenCache
 	forgets  *forgetList
 }
@@ -157,7 +156,6 @@ func (v *Verifier) setupTokens(cfg Config, sdkURL string) error {
 		issuer:   strings.TrimRight(issuer, "/"),
 		audience: cmpOr(tc.Audience, defaultTokenAudience),
 		maxTTL:   int64(cmpOr(tc.MaxTTL, defaultTokenMaxTTL)),
-		template: cmpOr(tc.Template, defaultTokenTemplate),
 		forgets:  &forgetList{},
 	}
 	if len(tc.JWKS) > 0 {
@@ -382,6 +380,9 @@ func (d *numericDate) UnmarshalJSON(b []byte) error {
 // verify checks a JWT at now (Unix nanoseconds) and returns its grant: from the cache when
 // this verifier has checked the same token before, else verified in full.
 func (t *tokenVerifier) verify(ctx context.Context, v *Verifier, tok, signature string, now int64) (*grant, error) {
+	if len(tok) > maxTokenLen {
+		return nil, invalidToken("longer than any Ory mints", nil) // not even hashed
+	}
 	key := t.cache.key(tok, signature)
 	if g, ok := t.cache.get(key, now); ok {
 		if t.forgets.has(g.session.Id, now) {
