@@ -403,15 +403,15 @@ func (t *tokenVerifier) verify(ctx context.Context, v *Verifier, tok, signature 
 	if err != nil {
 		return nil, err
 	}
-	g, err := t.check(v, c, now)
+	g, until, err := t.check(v, c, now)
 	if err != nil {
 		return nil, err
 	}
 	if t.forgets.has(g.session.Id, now) {
 		return nil, invalidToken("the session was forgotten on this verifier", nil)
 	}
-	if now < g.until { // within the leeway past exp a token passes, but is not kept
-		t.cache.put(key, g)
+	if now < until { // within the leeway past exp a token passes, but is not kept
+		t.cache.put(key, g, until)
 	}
 	return g, nil
 }
@@ -495,42 +495,44 @@ func unverifiedKID(tok string) (string, bool) {
 	return h.KID, true
 }
 
-// check applies the claim rules at now and builds the grant the policy reads.
-func (t *tokenVerifier) check(v *Verifier, c *tokenClaims, now int64) (*grant, error) {
+// check applies the claim rules at now and builds the grant the policy reads, with the time
+// until which it may be cached: the token's exp, or the session's end if sooner.
+func (t *tokenVerifier) check(v *Verifier, c *tokenClaims, now int64) (*grant, int64, error) {
 	leeway := int64(tokenLeeway)
 	switch {
 	case strings.TrimRight(c.Issuer, "/") != t.issuer || c.Issuer == "":
-		return nil, invalidToken("wrong issuer", nil)
+		return nil, 0, invalidToken("wrong issuer", nil)
 	case !c.Audience.contains(t.audience):
-		return nil, invalidToken("wrong audience", nil)
+		return nil, 0, invalidToken("wrong audience", nil)
 	case c.Expiry == nil || c.IssuedAt == nil:
-		return nil, invalidToken("no exp or iat", nil)
+		return nil, 0, invalidToken("no exp or iat", nil)
 	case *c.Expiry <= *c.IssuedAt:
-		return nil, invalidToken("exp is not after iat (a template without ttl?)", nil)
+		return nil, 0, invalidToken("exp is not after iat (a template without ttl?)", nil)
 	case int64(*c.Expiry-*c.IssuedAt) > t.maxTTL:
-		return nil, invalidToken("lives longer than MaxTTL", nil)
+		return nil, 0, invalidToken("lives longer than MaxTTL", nil)
 	case now >= int64(*c.Expiry)+leeway:
-		return nil, invalidToken("expired", nil)
+		return nil, 0, invalidToken("expired", nil)
 	case int64(*c.IssuedAt) > now+leeway:
-		return nil, invalidToken("issued in the future", nil)
+		return nil, 0, invalidToken("issued in the future", nil)
 	case c.NotBefore != nil && int64(*c.NotBefore) > now+leeway:
-		return nil, invalidToken("not valid yet", nil)
+		return nil, 0, invalidToken("not valid yet", nil)
 	case c.SessionID == "" || c.Subject == "":
-		return nil, invalidToken("no sid or sub", nil)
+		return nil, 0, invalidToken("no sid or sub", nil)
 	case c.SessionExpiresAt != nil && int64(*c.SessionExpiresAt) <= now:
-		return nil, invalidToken("the session has expired", nil)
+		return nil, 0, invalidToken("the session has expired", nil)
 	}
 	aal := ory.AuthenticatorAssuranceLevel(c.ACR)
 	rank := aalRank(&aal)
 	if rank == 0 {
-		return nil, invalidToken("no acr of aal1, aal2 or aal3 (is the template's mapper core.ClaimsMapper?)", nil)
+		return nil, 0, invalidToken("no acr of aal1, aal2 or aal3 (is the template's mapper core.ClaimsMapper?)", nil)
 	}
-	g := &grant{by: v, aal: rank, until: int64(*c.Expiry)}
+	until := int64(*c.Expiry)
 	if c.SessionExpiresAt != nil {
-		g.until = min(g.until, int64(*c.SessionExpiresAt))
+		until = min(until, int64(*c.SessionExpiresAt))
 	}
+	var authenticatedAt, secondFactorAt int64
 	if c.AuthTime != nil {
-		g.authenticatedAt = int64(*c.AuthTime)
+		authenticatedAt = int64(*c.AuthTime)
 	}
 	s := &ory.Session{
 		Id:                          c.SessionID,
@@ -556,16 +558,15 @@ func (t *tokenVerifier) check(v *Verifier, c *tokenClaims, now int64) (*grant, e
 		if m.CompletedAt != nil {
 			sm.CompletedAt = m.CompletedAt.time()
 			if aalRank(sm.Aal) >= 2 {
-				g.secondFactorAt = max(g.secondFactorAt, int64(*m.CompletedAt))
+				secondFactorAt = max(secondFactorAt, int64(*m.CompletedAt))
 			}
 		}
 		s.AuthenticationMethods = append(s.AuthenticationMethods, sm)
 	}
 	if c.SecondFactorTime != nil {
-		g.secondFactorAt = max(g.secondFactorAt, int64(*c.SecondFactorTime))
+		secondFactorAt = max(secondFactorAt, int64(*c.SecondFactorTime))
 	}
-	g.session = s
-	return g, nil
+	return v.newTokenGrant(s, rank, authenticatedAt, secondFactorAt), until, nil
 }
 
 func (d numericDate) time() *time.Time {
@@ -579,9 +580,9 @@ func (g *Guard) checkToken(ctx context.Context, r *Request, tok, signature strin
 	v := g.v
 	api := *g
 	api.mode = ModeAPI
-	gr, _ := v.grantFromContext(ctx)
+	gr := v.tokenGrantFromContext(ctx)
 	fromContext := gr != nil
-	now := v.nanos()
+	now := v.tokenNow()
 	if !fromContext {
 		var err error
 		if gr, err = v.tokens.verify(ctx, v, tok, signature, now); err != nil {
@@ -595,7 +596,7 @@ func (g *Guard) checkToken(ctx context.Context, r *Request, tok, signature strin
 	}
 	// The token is all there is to know: asking Ory again would not change what it says, so
 	// a denial rests on it (the client steps up and mints a new one).
-	if out, why := g.evaluate(gr, now); out != Allow {
+	if out, why := g.evaluateToken(gr, now); out != Allow {
 		d := api.deny(r, byToken, out, why)
 		d.Session = gr.session
 		return d

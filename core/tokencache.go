@@ -19,7 +19,13 @@ type tokenCache struct {
 	disabled bool
 	size     uint32
 	init     sync.Once
-	lru      atomic.Pointer[freelru.ShardedLRU[tokenHash, *grant]]
+	lru      atomic.Pointer[freelru.ShardedLRU[tokenHash, tokenEntry]]
+}
+
+// tokenEntry is a verified token's grant and when it runs out (Unix nanoseconds, wall).
+type tokenEntry struct {
+	g     *grant
+	until int64
 }
 
 type tokenHash struct{ hi, lo uint64 }
@@ -50,26 +56,26 @@ func (c *tokenCache) get(k tokenHash, now int64) (*grant, bool) {
 	if lru == nil {
 		return nil, false
 	}
-	g, ok := lru.Get(k)
-	if ok && now >= g.until {
+	e, ok := lru.Get(k)
+	if ok && now >= e.until {
 		lru.Remove(k)
 		return nil, false
 	}
-	return g, ok
+	return e.g, ok
 }
 
-func (c *tokenCache) put(k tokenHash, g *grant) {
+func (c *tokenCache) put(k tokenHash, g *grant, until int64) {
 	if c.disabled {
 		return
 	}
 	c.init.Do(func() {
-		lru, err := freelru.NewSharded[tokenHash, *grant](c.size, func(k tokenHash) uint32 { return uint32(k.lo) })
+		lru, err := freelru.NewSharded[tokenHash, tokenEntry](c.size, func(k tokenHash) uint32 { return uint32(k.lo) })
 		if err != nil {
 			panic(err) // the size is checked in newTokenCache
 		}
 		c.lru.Store(lru)
 	})
-	c.lru.Load().Add(k, g)
+	c.lru.Load().Add(k, tokenEntry{g: g, until: until})
 }
 
 func (c *tokenCache) len() int {
@@ -120,7 +126,7 @@ func (v *Verifier) forgetTokens(id string) {
 	if v.tokens == nil {
 		return
 	}
-	now := v.nanos()
+	now := v.tokenNow()
 	v.tokens.forgets.add(id, now+v.tokens.maxTTL+int64(tokenLeeway), now)
 }
 

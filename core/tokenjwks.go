@@ -68,7 +68,7 @@ func (r *remoteKeys) refresh(ctx context.Context, kid string) (*keySet, bool) {
 // fetch runs one shared fetch if the interval allows (always when first and nothing is held),
 // and returns the set held afterwards and whether a fetch ran.
 func (r *remoteKeys) fetch(ctx context.Context, first bool) (*keySet, bool) {
-	now := r.v.nanos()
+	now := r.v.tokenNow()
 	r.mu.Lock()
 	due := r.last == 0 || now-r.last >= r.every
 	if first && r.set.Load() != nil {

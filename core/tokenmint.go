@@ -54,7 +54,7 @@ func newTokenMinter(tc TokenConfig, cache CacheConfig) *tokenMinter {
 func (v *Verifier) SessionJWT(ctx context.Context, r *Request) (string, error) {
 	if v.tokens != nil {
 		if jwt, sig, ok := v.tokens.bearerJWT(r); ok {
-			if _, err := v.tokens.verify(ctx, v, jwt, sig, v.nanos()); err != nil {
+			if _, err := v.tokens.verify(ctx, v, jwt, sig, v.tokenNow()); err != nil {
 				return "", err
 			}
 			return jwt, nil
@@ -69,7 +69,7 @@ func (v *Verifier) SessionJWT(ctx context.Context, r *Request) (string, error) {
 	byCookie := cred.kind() == byCookie && m.size > 0
 	if byCookie {
 		if lru := m.lru.Load(); lru != nil {
-			if t, ok := lru.Get(key); ok && v.nanos() < t.until {
+			if t, ok := lru.Get(key); ok && v.tokenNow() < t.until {
 				return t.jwt, nil
 			}
 		}
