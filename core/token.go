@@ -377,13 +377,17 @@ func (d *numericDate) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// verify checks a JWT at now (Unix nanoseconds) and returns its grant: from the cache when
-// this verifier has checked the same token before, else verified in full.
-func (t *tokenVerifier) verify(ctx context.Context, v *Verifier, tok, signature string, now int64) (*grant, error) {
+// keyOf is the token's cache key; a token longer than any Ory mints is refused unhashed.
+func (t *tokenVerifier) keyOf(tok, signature string) (tokenHash, error) {
 	if len(tok) > maxTokenLen {
-		return nil, invalidToken("longer than any Ory mints", nil) // not even hashed
+		return tokenHash{}, invalidToken("longer than any Ory mints", nil)
 	}
-	key := t.cache.key(tok, signature)
+	return t.cache.key(tok, signature), nil
+}
+
+// verify checks a JWT at now (Unix nanoseconds) and returns its grant: from the cache when
+// this verifier has checked the same token before (key is keyOf's), else verified in full.
+func (t *tokenVerifier) verify(ctx context.Context, v *Verifier, tok string, key tokenHash, now int64) (*grant, error) {
 	if g, ok := t.cache.get(key, now); ok {
 		if t.forgets.has(g.session.Id, now) {
 			return nil, invalidToken("the session was forgotten on this verifier", nil)
@@ -403,7 +407,7 @@ func (t *tokenVerifier) verify(ctx context.Context, v *Verifier, tok, signature 
 	if err != nil {
 		return nil, err
 	}
-	g, until, err := t.check(v, c, now)
+	g, until, err := t.check(v, c, key, now)
 	if err != nil {
 		return nil, err
 	}
@@ -497,7 +501,7 @@ func unverifiedKID(tok string) (string, bool) {
 
 // check applies the claim rules at now and builds the grant the policy reads, with the time
 // until which it may be cached: the token's exp, or the session's end if sooner.
-func (t *tokenVerifier) check(v *Verifier, c *tokenClaims, now int64) (*grant, int64, error) {
+func (t *tokenVerifier) check(v *Verifier, c *tokenClaims, key tokenHash, now int64) (*grant, int64, error) {
 	leeway := int64(tokenLeeway)
 	switch {
 	case strings.TrimRight(c.Issuer, "/") != t.issuer || c.Issuer == "":
@@ -566,7 +570,7 @@ func (t *tokenVerifier) check(v *Verifier, c *tokenClaims, now int64) (*grant, i
 	if c.SecondFactorTime != nil {
 		secondFactorAt = max(secondFactorAt, int64(*c.SecondFactorTime))
 	}
-	return v.newTokenGrant(s, rank, authenticatedAt, secondFactorAt), until, nil
+	return v.newTokenGrant(s, rank, authenticatedAt, secondFactorAt, key, until), until, nil
 }
 
 func (d numericDate) time() *time.Time {
@@ -580,18 +584,24 @@ func (g *Guard) checkToken(ctx context.Context, r *Request, tok, signature strin
 	v := g.v
 	api := *g
 	api.mode = ModeAPI
-	gr := v.tokenGrantFromContext(ctx)
-	fromContext := gr != nil
+	invalid := func(err error) Decision {
+		if errors.Is(err, ErrUnavailable) {
+			return api.deny(r, byToken, Unavailable, err)
+		}
+		d := api.deny(r, byToken, Login, err)
+		d.Header.Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="The session JWT is invalid or expired"`)
+		return d
+	}
+	key, err := v.tokens.keyOf(tok, signature)
+	if err != nil {
+		return invalid(err)
+	}
 	now := v.tokenNow()
+	gr := v.tokenGrantFromContext(ctx, key, now)
+	fromContext := gr != nil
 	if !fromContext {
-		var err error
-		if gr, err = v.tokens.verify(ctx, v, tok, signature, now); err != nil {
-			if errors.Is(err, ErrUnavailable) {
-				return api.deny(r, byToken, Unavailable, err)
-			}
-			d := api.deny(r, byToken, Login, err)
-			d.Header.Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="The session JWT is invalid or expired"`)
-			return d
+		if gr, err = v.tokens.verify(ctx, v, tok, key, now); err != nil {
+			return invalid(err)
 		}
 	}
 	// The token is all there is to know: asking Ory again would not change what it says, so

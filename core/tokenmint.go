@@ -54,7 +54,11 @@ func newTokenMinter(tc TokenConfig, cache CacheConfig) *tokenMinter {
 func (v *Verifier) SessionJWT(ctx context.Context, r *Request) (string, error) {
 	if v.tokens != nil {
 		if jwt, sig, ok := v.tokens.bearerJWT(r); ok {
-			if _, err := v.tokens.verify(ctx, v, jwt, sig, v.tokenNow()); err != nil {
+			key, err := v.tokens.keyOf(jwt, sig)
+			if err == nil {
+				_, err = v.tokens.verify(ctx, v, jwt, key, v.tokenNow())
+			}
+			if err != nil {
 				return "", err
 			}
 			return jwt, nil

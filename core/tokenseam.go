@@ -12,16 +12,21 @@ import (
 // tokenNow is the wall clock in Unix nanoseconds: a JWT's times are wall-clock times.
 func (v *Verifier) tokenNow() int64 { return v.nanos() }
 
-// newTokenGrant is the grant the policy reads for a verified token's session.
-func (v *Verifier) newTokenGrant(s *ory.Session, aal int8, authenticatedAt, secondFactorAt int64) *grant {
+// newTokenGrant is the grant the policy reads for a verified token's session; key (the
+// token's cache key) and until (its expiry, wall) are there for a context that checks what a
+// grant was issued for and until when.
+// This core's grant has no fields for them yet.
+func (v *Verifier) newTokenGrant(s *ory.Session, aal int8, authenticatedAt, secondFactorAt int64, _ tokenHash, _ int64) *grant {
 	return &grant{session: s, by: v, aal: aal, authenticatedAt: authenticatedAt, secondFactorAt: secondFactorAt}
 }
 
 // evaluateToken applies the route's policy to a token's grant at now (tokenNow).
 func (g *Guard) evaluateToken(gr *grant, now int64) (Outcome, error) { return g.evaluate(gr, now) }
 
-// tokenGrantFromContext is the grant an earlier guard of v stored in ctx for this request.
-func (v *Verifier) tokenGrantFromContext(ctx context.Context) *grant {
+// tokenGrantFromContext is the grant an earlier guard of v stored in ctx for this request's
+// token (key, keyOf's) at now (tokenNow).
+// This core's context grants are tied to neither yet.
+func (v *Verifier) tokenGrantFromContext(ctx context.Context, _ tokenHash, _ int64) *grant {
 	gr, _ := v.grantFromContext(ctx)
 	return gr
 }
