@@ -12,10 +12,9 @@ import (
 // tokenNow is the wall clock in Unix nanoseconds: a JWT's times are wall-clock times.
 func (v *Verifier) tokenNow() int64 { return v.nanos() }
 
-// newTokenGrant is the grant the policy reads for a verified token's session; key (the
-// token's cache key) and until (its expiry, wall) are there for a context that checks what a
-// grant was issued for and until when.
-// This core's grant has no fields for them yet.
+// newTokenGrant is the grant the policy reads for a verified token's session. The token's
+// cache key and its expiry (wall) are passed for a core whose grants record what they were
+// issued for and until when; this one's do not.
 func (v *Verifier) newTokenGrant(s *ory.Session, aal int8, authenticatedAt, secondFactorAt int64, _ tokenHash, _ int64) *grant {
 	return &grant{session: s, by: v, aal: aal, authenticatedAt: authenticatedAt, secondFactorAt: secondFactorAt}
 }
@@ -23,9 +22,9 @@ func (v *Verifier) newTokenGrant(s *ory.Session, aal int8, authenticatedAt, seco
 // evaluateToken applies the route's policy to a token's grant at now (tokenNow).
 func (g *Guard) evaluateToken(gr *grant, now int64) (Outcome, error) { return g.evaluate(gr, now) }
 
-// tokenGrantFromContext is the grant an earlier guard of v stored in ctx for this request's
-// token (key, keyOf's) at now (tokenNow).
-// This core's context grants are tied to neither yet.
+// tokenGrantFromContext is the grant an earlier guard of v stored in ctx for this request.
+// The token's cache key and now (tokenNow) are passed for a core that ties a context grant to
+// its credential and its validity; this one does not.
 func (v *Verifier) tokenGrantFromContext(ctx context.Context, _ tokenHash, _ int64) *grant {
 	gr, _ := v.grantFromContext(ctx)
 	return gr
