@@ -219,7 +219,12 @@ func load(b *testing.B, url string, cookies []string, calls *whoamiCount, pids .
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		req, _ := http.NewRequest(http.MethodGet, url, nil)
-		req.Header.Set("Cookie", browserCookie(cookies[int(next.Add(1))%len(cookies)]))
+		// A credential is a browser's Ory cookie, or an API client's "Bearer <JWT>".
+		if c := cookies[int(next.Add(1))%len(cookies)]; strings.HasPrefix(c, "Bearer ") {
+			req.Header.Set("Authorization", c)
+		} else {
+			req.Header.Set("Cookie", browserCookie(c))
+		}
 		req.Header.Set("Accept", acceptHTML)
 		var mine []time.Duration
 		for pb.Next() {

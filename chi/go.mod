@@ -10,6 +10,7 @@ require (
 
 require (
 	github.com/elastic/go-freelru v0.16.0 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 )

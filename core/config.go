@@ -91,6 +91,8 @@ type Config struct {
 	// Cache configures the session cache; see [CacheConfig]. A TTL under a millisecond is
 	// refused as a unit left out (TTL: 10 is 10 ns, a cache that never hits).
 	Cache CacheConfig
+	// Tokens turns on the local verification of Ory's session JWTs; see [TokenConfig].
+	Tokens TokenConfig
 	// Now is the clock (default time.Now); tests set it. Ory's times are compared with the
 	// wall clock it reads at that moment; the cache's TTL runs on the monotonic reading of
 	// its times (time.Now's), so a wall-clock step neither shortens nor extends it.
@@ -114,6 +116,8 @@ type Verifier struct {
 	started    time.Time        // the clock when the verifier was built
 	cache      *sessionCache
 	calls      flight.Group[fetched] // whoami calls shared by concurrent requests (ory.go)
+	tokens     *tokenVerifier        // JWT mode (token.go); nil when off
+	minter     *tokenMinter          // SessionJWT (tokenmint.go)
 }
 
 // ErrConfig is wrapped by every configuration error.
@@ -214,6 +218,9 @@ func New(cfg Config) (*Verifier, error) {
 		return nil, err
 	}
 	v.cache = cache
+	if err := v.setupTokens(cfg, sdkURL); err != nil {
+		return nil, err
+	}
 	v.ory = newWhoamiClient(v, sdkURL, cfg.APIClient, cmpOr(cfg.MaxIdleConns, 100))
 	return v, nil
 }

@@ -13,6 +13,11 @@ import (
 // their decision, and a session already in a request's context stays there for that request.
 // Other verifiers (other replicas) keep theirs for up to the cache's TTL.
 //
+// In JWT mode ([Config.Tokens]) this verifier also refuses the session's JWTs from then on,
+// cached or not, until any token minted before ForgetSession has expired (MaxTTL plus a
+// small leeway): a JWT names its session, and no call to Ory could tell that it was revoked.
+// Other verifiers accept them until their exp.
+//
 // It scans the cache: a few milliseconds of CPU per 10,000 cached sessions.
 func (v *Verifier) ForgetSession(id string) {
 	defer func() {
@@ -20,6 +25,7 @@ func (v *Verifier) ForgetSession(id string) {
 			v.report(context.Background(), badGateway("panic in the Observer while forgetting a session", fmt.Errorf("%v", p)))
 		}
 	}()
+	v.forgetTokens(id)
 	v.cache.forget(id, v.at())
 }
 

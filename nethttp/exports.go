@@ -25,6 +25,10 @@ type (
 	UnavailableError = core.UnavailableError
 	// Observer is told about every decision, whoami call and cache event.
 	Observer = core.Observer
+	// TokenConfig turns on the local verification of Ory's session JWTs (Config.Tokens).
+	TokenConfig = core.TokenConfig
+	// TokenError says why a session JWT was refused.
+	TokenError = core.TokenError
 )
 
 // Modes: see core.ModeAuto.
@@ -58,6 +62,7 @@ var (
 	ErrNoSecondFactor  = core.ErrNoSecondFactor
 	ErrRefreshRequired = core.ErrRefreshRequired
 	ErrUnavailable     = core.ErrUnavailable
+	ErrInvalidToken    = core.ErrInvalidToken
 	ErrConfig          = core.ErrConfig
 )
 

@@ -23,6 +23,7 @@ type sessionDocument struct {
 	IssuedAt        time.Time        `json:"issued_at"`
 	Identity        identityDocument `json:"identity"`
 	Devices         []deviceDocument `json:"devices"`
+	Tokenized       string           `json:"tokenized,omitempty"`
 }
 
 type methodDocument struct {

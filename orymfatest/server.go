@@ -33,6 +33,7 @@ type Server struct {
 	calls      []http.Header              // each whoami request's headers, oldest first
 	flows      []Flow
 	emailSeq   int
+	tokens     *tokenizer // made on first use (tokenize.go)
 }
 
 // DefaultCookieName is the cookie a self-hosted Kratos keeps the browser session in, and the

@@ -45,10 +45,23 @@ func (s *Server) answerWhoami(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusForbidden
 	default:
 		doc = se.document(s.URL)
+		// Kratos tokenizes after its AAL check, so a 403 never carries a token.
+		if tpl := r.URL.Query().Get("tokenize_as"); tpl == TokenTemplate {
+			var err error
+			if doc.Tokenized, err = s.mint(se, time.Now()); err != nil {
+				status = http.StatusInternalServerError
+			}
+		} else if tpl != "" {
+			status = http.StatusBadRequest
+		}
 	}
 	s.mu.Unlock()
 
 	switch status {
+	case http.StatusBadRequest:
+		writeError(w, status, tokenizeError(r.URL.Query().Get("tokenize_as")))
+	case http.StatusInternalServerError:
+		writeError(w, status, statusError(status))
 	case http.StatusUnauthorized:
 		writeError(w, http.StatusUnauthorized, noSessionError())
 	case http.StatusForbidden:

@@ -105,6 +105,7 @@ type Project struct {
 	servers    []*httptest.Server
 	client     *http.Client
 	once       sync.Once
+	tokens     *tokenizer // the tokenizer templates' key (tokenizer.go)
 }
 
 // Start launches one Kratos process of the given kind and waits until it is ready; ctx bounds
@@ -124,6 +125,9 @@ func Start(ctx context.Context, kind Kind, opts ...Option) (*Project, error) {
 	}
 
 	p := &Project{Kind: kind, Lax: c.lax, client: &http.Client{Timeout: 30 * time.Second}}
+	if p.tokens, err = newTokenizer(); err != nil {
+		return nil, err
+	}
 	// The config lives in its own temp dir rather than t.TempDir: a project outlives any one test.
 	if p.dir, err = os.MkdirTemp("", "kratostest-"); err != nil {
 		return nil, fmt.Errorf("kratostest: %w", err)
@@ -343,6 +347,10 @@ func (p *Project) writeConfig(kind Kind, c config, publicPort, adminPort int) (s
 		methods["lookup_secret"] = map[string]any{"enabled": true}
 	}
 
+	templates, err := p.tokens.templates()
+	if err != nil {
+		return "", err
+	}
 	cfg := map[string]any{
 		"version": "v1.3.1",
 		"dsn":     dsn,
@@ -383,7 +391,10 @@ func (p *Project) writeConfig(kind Kind, c config, publicPort, adminPort int) (s
 		},
 		"session": map[string]any{
 			"lifespan": "1h",
-			"whoami":   map[string]any{"required_aal": requiredAAL},
+			"whoami": map[string]any{
+				"required_aal": requiredAAL,
+				"tokenizer":    map[string]any{"templates": templates},
+			},
 		},
 		"courier": map[string]any{
 			"delivery_strategy": "http",

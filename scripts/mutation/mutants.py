@@ -61,4 +61,5 @@ M = [
  ("core/guard.go", "o.maxAge, time.Second, \"time.Minute\"", "o.maxAge, time.Nanosecond, \"time.Minute\"", "WithMaxAge(5) (5 ns) accepted"),
  ("core/whoami.go", "\tcase resp.StatusCode == http.StatusNotFound || resp.StatusCode >= 300 && resp.StatusCode < 400:", "\tcase false:", "whoami redirected (the admin URL) without the SDKURL hint"),
  ("core/config.go", "\t\tif loopback(sdkURL) {", "\t\tif false {", "the missing-AppURL line at Info for a loopback Ory (every test prints it)"),
+ ("core/forget.go", "\tv.forgetTokens(id)\n", "", "ForgetSession leaves the session's JWTs accepted"),
 ]
