@@ -103,13 +103,7 @@ func (v *Verifier) SessionJWT(ctx context.Context, r *Request) (string, error) {
 func (v *Verifier) mint(ctx context.Context, cred credential, template string) (string, int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, v.timeout)
 	defer cancel()
-	req := v.ory.FrontendAPI.ToSession(ctx).TokenizeAs(template)
-	if cred.token != "" {
-		req = req.XSessionToken(cred.token)
-	} else {
-		req = req.Cookie(cred.cookie)
-	}
-	sess, resp, err := req.Execute()
+	sess, resp, err := v.toSession(ctx, cred).TokenizeAs(template).Execute()
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
 	}

@@ -17,6 +17,15 @@ import (
 // errorIDAAL2Required is Ory's error id for "this session must step up to aal2".
 const errorIDAAL2Required = "session_aal2_required"
 
+// toSession is Ory's whoami request for cred: its session token, else its cookies.
+func (v *Verifier) toSession(ctx context.Context, cred credential) ory.FrontendAPIToSessionRequest {
+	req := v.ory.FrontendAPI.ToSession(ctx)
+	if cred.token != "" {
+		return req.XSessionToken(cred.token)
+	}
+	return req.Cookie(cred.cookie)
+}
+
 // whoami asks Ory for the session behind cred and classifies the answer. It returns a verified
 // session, or an error wrapping ErrNoSession, ErrAAL2Required or ErrUnavailable. Anything Ory
 // says that is not clearly one of the first three is ErrUnavailable: fail closed.
@@ -24,13 +33,7 @@ func (v *Verifier) whoami(ctx context.Context, cred credential) (*ory.Session, i
 	ctx, cancel := context.WithTimeout(ctx, v.timeout)
 	defer cancel()
 	start := time.Now()
-	req := v.ory.FrontendAPI.ToSession(ctx)
-	if cred.token != "" {
-		req = req.XSessionToken(cred.token)
-	} else {
-		req = req.Cookie(cred.cookie)
-	}
-	sess, resp, err := req.Execute()
+	sess, resp, err := v.toSession(ctx, cred).Execute()
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
 	}

@@ -44,14 +44,7 @@ func unix(t *testing.T, rfc3339 string) float64 {
 // the session's times in whole seconds, exp - iat equal to the template's ttl.
 func TestTokenizerMintsWhatTheVerifierReads(t *testing.T) {
 	ctx, p := testCtx(t), totpProject
-	token, err := p.RegisterAPI(ctx, NewEmail(), Password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	status, jwt, body, err := p.Tokenize(ctx, token, TokenTemplate)
-	if err != nil || status != http.StatusOK {
-		t.Fatalf("tokenize: %d %v %s", status, err, body)
-	}
+	_, jwt, body := signUpAndTokenize(t, TokenTemplate)
 	var s struct {
 		ID              string    `json:"id"`
 		AuthenticatedAt time.Time `json:"authenticated_at"`
@@ -97,15 +90,7 @@ func TestTokenizerMintsWhatTheVerifierReads(t *testing.T) {
 // Z, +02:00, -05:30, +14:00, fractions of any length (dropped), a leap day, a time before
 // 2000 and one on the next leap day.
 func TestTokenizerMapperTimes(t *testing.T) {
-	ctx, p := testCtx(t), totpProject
-	token, err := p.RegisterAPI(ctx, NewEmail(), Password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	status, jwt, body, err := p.Tokenize(ctx, token, ProbeTemplate)
-	if err != nil || status != http.StatusOK {
-		t.Fatalf("tokenize: %d %v %s", status, err, body)
-	}
+	_, jwt, _ := signUpAndTokenize(t, ProbeTemplate)
 	c := jwtClaims(t, jwt)
 	var probe struct {
 		AuthenticatedAt string `json:"authenticated_at"`
@@ -194,14 +179,7 @@ func TestTokenizerSessionJWTForABrowser(t *testing.T) {
 // refuses them rather than accept them for its leeway.
 func TestTokenizerWithoutTTL(t *testing.T) {
 	ctx, p := testCtx(t), totpProject
-	token, err := p.RegisterAPI(ctx, NewEmail(), Password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	status, jwt, body, err := p.Tokenize(ctx, token, NoTTLTemplate)
-	if err != nil || status != http.StatusOK {
-		t.Fatalf("tokenize: %d %v %s", status, err, body)
-	}
+	token, jwt, _ := signUpAndTokenize(t, NoTTLTemplate)
 	c := jwtClaims(t, jwt)
 	if c["exp"] != c["iat"] {
 		t.Fatalf("exp %v, iat %v: Kratos no longer mints born-expired tokens without a ttl", c["exp"], c["iat"])
@@ -227,4 +205,20 @@ func TestTokenizerWithoutTTL(t *testing.T) {
 	if _, err := minter.SessionJWT(ctx, &core.Request{SessionToken: token}); !errors.Is(err, core.ErrUnavailable) || !strings.Contains(err.Error(), "ttl") {
 		t.Fatalf("SessionJWT with a template without ttl: %v", err)
 	}
+}
+
+// signUpAndTokenize registers a user on the TOTP project and mints a JWT of the session with
+// template; body is Kratos's answer (the session, beside the JWT).
+func signUpAndTokenize(t *testing.T, template string) (token, jwt string, body []byte) {
+	t.Helper()
+	ctx, p := testCtx(t), totpProject
+	token, err := p.RegisterAPI(ctx, NewEmail(), Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, jwt, body, err := p.Tokenize(ctx, token, template)
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("tokenize: %d %v %s", status, err, body)
+	}
+	return token, jwt, body
 }
