@@ -64,6 +64,7 @@ func TestExampleAppsShowOrymfa(t *testing.T) {
 		"prometheus": "shows the otel observer's metrics; no pages, tested by its own main_test.go",
 		"grpc":       "a gRPC service and its client; no pages",
 		"connect":    "a Connect service and its client; no pages",
+		"jwt":        "an API that verifies Ory's session JWTs; no pages, tested against Kratos by its own main_test.go",
 	}
 	dirs, err := filepath.Glob(filepath.Join("..", "..", "*", "main.go"))
 	if err != nil {
