@@ -28,10 +28,10 @@ type scenario struct {
 
 // Run runs every scenario against the adapter, each with a fresh app and verifier, against a
 // real Kratos and against the test kit (only the kit under -short). Scenarios run one after
-// another: Kratos on in-memory SQLite answers overlapping writes with transient errors (even a
-// 401 for a valid session), which would make the table flaky, not stricter.
+// another, on a Kratos set no other adapter uses meanwhile (see kratosSets); adapters may run
+// in parallel. [SetupPanics] is apart: it sets the environment, which a parallel test cannot.
 func Run(t *testing.T, a Adapter) {
-	t.Run("zero-config guards panic at setup naming ORY_SDK_URL", func(t *testing.T) { setupPanics(t, a) })
+	kratos := takeKratos(t)
 	if a.FastHTTP != nil {
 		t.Run("fasthttp", func(t *testing.T) { RunFastHTTP(t, a) })
 	}
@@ -44,16 +44,16 @@ func Run(t *testing.T, a Adapter) {
 				if sc.needs != nil && !sc.needs(a) {
 					t.Skipf("not for %s", a.Name)
 				}
-				o, other := backends(t, backend, sc.kind)
+				o, other := backends(t, kratos, backend, sc.kind)
 				sc.run(t, newEnv(t, a, o, other, sc.cfg))
 			})
 		}
 	}
 }
 
-// setupPanics: without ORY_SDK_URL the zero-config constructors fail at setup, never first at
-// request time, with a configuration error that names the setting.
-func setupPanics(t *testing.T, a Adapter) {
+// SetupPanics checks that without ORY_SDK_URL the adapter's zero-config constructors fail at
+// setup, never first at request time, with a configuration error that names the setting.
+func SetupPanics(t *testing.T, a Adapter) {
 	t.Setenv(core.EnvSDKURL, "")
 	for _, aal2 := range []bool{false, true} {
 		func() {
@@ -69,7 +69,7 @@ func setupPanics(t *testing.T, a Adapter) {
 }
 
 // backends returns the scenario's Ory and another project's, for /two/aal2.
-func backends(t *testing.T, backend string, kind project) (oryBackend, oryBackend) {
+func backends(t *testing.T, kratos kratosSet, backend string, kind project) (oryBackend, oryBackend) {
 	if backend == "kit" {
 		return newKitBackend(t, kind), newKitBackend(t, totp)
 	}
@@ -77,7 +77,7 @@ func backends(t *testing.T, backend string, kind project) (oryBackend, oryBacken
 	if kind == codeMFA {
 		other = totp
 	}
-	return kratosBackend{kratosProject(t, kind), kind}, kratosBackend{kratosProject(t, other), other}
+	return kratosBackend{kratos.kratosProject(t, kind), kind}, kratosBackend{kratos.kratosProject(t, other), other}
 }
 
 // kit is the scenario's test kit, for kitOnly rows.
