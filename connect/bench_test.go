@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -85,7 +86,10 @@ func streamHandler(ctx context.Context, conn connect.StreamingHandlerConn) error
 //	go tool -modfile=$(git rev-parse --show-toplevel)/benchmarks/go.mod benchstat -col /case new.txt
 func BenchmarkInterceptor(b *testing.B) {
 	srv := orymfatest.NewServer(b)
-	v := orymfa.MustNew(orymfa.Config{SDKURL: srv.URL, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	v := orymfa.MustNew(orymfa.Config{SDKURL: srv.URL, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// Longer than a run of every case: the default 10 s would run out midway, and the
+		// cached case would then time whoami calls.
+		Cache: orymfa.CacheConfig{TTL: time.Hour}})
 	i := orymfa.Interceptor(orymfa.ForProcedures(orymfa.RequireAAL2(orymfa.WithVerifier(v)), "/bank.v1.Bank/"))
 	unary := i.WrapUnary(unaryHandler)
 	stream := i.WrapStreamingHandler(streamHandler)

@@ -64,7 +64,7 @@ func (c *courier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // WaitForCode waits until Kratos has sent a one-time code to email that no earlier call
 // returned, and returns the newest such code; older unread codes for the address are dropped,
 // since Kratos accepts only the code of the current flow. ctx bounds the wait (the courier
-// polls its queue about once a second).
+// looks at its queue every 100 ms, see writeConfig).
 func (p *Project) WaitForCode(ctx context.Context, email string) (string, error) {
 	return p.courier.wait(ctx, email, "", "")
 }

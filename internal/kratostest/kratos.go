@@ -397,6 +397,9 @@ func (p *Project) writeConfig(kind Kind, c config, publicPort, adminPort int) (s
 			},
 		},
 		"courier": map[string]any{
+			// Kratos's courier sleeps pull_wait (default 1s) between looks at its queue: every
+			// one-time code would wait up to a second for it.
+			"worker":            map[string]any{"pull_wait": "100ms"},
 			"delivery_strategy": "http",
 			"http": map[string]any{"request_config": map[string]any{
 				"url":    p.courierURL,
