@@ -92,3 +92,22 @@ func TestFlowReadsItsOwnCode(t *testing.T) {
 		t.Fatalf("the flow read %q, want its own code 333333", code)
 	}
 }
+
+// A send-code answer whose write Kratos's store refused (the flow still choosing a method,
+// its generic error without text; as Kratos v1.3.1 answered in a busy conformance run) is
+// told apart from one that sent the mail and from a real refusal with a reason.
+func TestStoreRefused(t *testing.T) {
+	for body, want := range map[string]bool{
+		`{"id":"f","state":"choose_method","ui":{"action":"a","messages":[{"id":4000001,"text":"","type":"error","context":{"reason":""}}]}}`:                                  true,
+		`{"id":"f","state":"sent_email","ui":{"action":"a","messages":[{"id":1010014,"text":"An email containing a code has been sent","type":"info"}]}}`:                      false,
+		`{"id":"f","state":"choose_method","ui":{"action":"a","messages":[{"id":4000001,"text":"account does not exist or has not setup sign in with code","type":"error"}]}}`: false,
+	} {
+		f, err := decodeFlow("send login code", 400, []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.storeRefused(); got != want {
+			t.Errorf("storeRefused = %v, want %v for %s", got, want, body)
+		}
+	}
+}
