@@ -84,7 +84,7 @@ func (e *env) appErrors() []appError {
 // verifier builds a verifier for the Ory at sdkURL with cfg, through a counting transport
 // inside the user's own client (the core keeps a user's transport underneath its rules).
 func (e *env) verifier(sdkURL string, cfg core.Config) (*core.Verifier, *countingTransport) {
-	ct := &countingTransport{base: http.DefaultTransport}
+	ct := &countingTransport{base: transport}
 	oc := ory.NewConfiguration()
 	oc.Servers = ory.ServerConfigurations{{URL: sdkURL}}
 	oc.HTTPClient = &http.Client{Transport: ct}
@@ -178,7 +178,15 @@ type response struct {
 	handler handlerReply
 }
 
+// transport carries every request the table makes (to the apps, and the verifiers' calls to
+// Ory), apart from http.DefaultTransport: adapters run in parallel, and every httptest.Server
+// that a finished test closes also closes http.DefaultTransport's idle connections, which can
+// break another test's request that is just taking one ("connection broken: http:
+// CloseIdleConnections called").
+var transport = http.DefaultTransport.(*http.Transport).Clone()
+
 var client = &http.Client{
+	Transport:     transport,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	Timeout:       30 * time.Second,
 }

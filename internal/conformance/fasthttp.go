@@ -203,7 +203,7 @@ type blockingTransport struct {
 func (b *blockingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	<-b.release
 	b.seen <- r.Header.Get("X-Session-Token")
-	return http.DefaultTransport.RoundTrip(r)
+	return transport.RoundTrip(r)
 }
 
 // fastCredentialOutlivesRequest: a request whose context is cancelled leaves while its whoami
@@ -276,7 +276,7 @@ func (lateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	case <-r.Context().Done():
 		return nil, r.Context().Err()
 	}
-	return http.DefaultTransport.RoundTrip(r)
+	return transport.RoundTrip(r)
 }
 
 // fastConcurrentCredentials proves that nothing the core keeps aliases fasthttp's reused

@@ -33,8 +33,9 @@ func (p *Project) NewBrowser() *Browser {
 	jar, _ := cookiejar.New(nil) // never fails without options
 	b := &Browser{p: p, public: public}
 	b.Client = &http.Client{
-		Jar:     jar,
-		Timeout: 30 * time.Second,
+		Transport: ownTransport(),
+		Jar:       jar,
+		Timeout:   30 * time.Second,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if req.URL.Host != public.Host || len(via) >= 10 {
 				return http.ErrUseLastResponse

@@ -124,7 +124,7 @@ func Start(ctx context.Context, kind Kind, opts ...Option) (*Project, error) {
 		return nil, err
 	}
 
-	p := &Project{Kind: kind, Lax: c.lax, client: &http.Client{Timeout: 30 * time.Second}}
+	p := &Project{Kind: kind, Lax: c.lax, client: &http.Client{Transport: ownTransport(), Timeout: 30 * time.Second}}
 	if p.tokens, err = newTokenizer(); err != nil {
 		return nil, err
 	}
@@ -460,6 +460,11 @@ func identitySchema(kind Kind) string {
 }
 `
 }
+
+// ownTransport is a transport of the test bed's own. Not http.DefaultTransport: every
+// httptest.Server that a test closes also closes that one's idle connections, which can break
+// a request of a test running in parallel that is just taking one.
+func ownTransport() *http.Transport { return http.DefaultTransport.(*http.Transport).Clone() }
 
 // pickPort is freePort; a test replaces it to force a port clash.
 var pickPort = freePort

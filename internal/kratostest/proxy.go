@@ -24,7 +24,8 @@ func newWhoamiProxy(target string) (*whoamiProxy, error) {
 		return nil, fmt.Errorf("kratostest: proxy target: %w", err)
 	}
 	return &whoamiProxy{rp: &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(u) },
+		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(u) },
+		Transport: ownTransport(),
 	}}, nil
 }
 
