@@ -88,33 +88,39 @@ func (p *panicking) RoundTrip(*http.Request) (*http.Response, error) {
 	panic("instrumentation bug")
 }
 
-// A panic on the whoami path fails the request closed (502), is reported, and the process
-// keeps serving: singleflight alone would re-raise it where no server recovers it.
+// A panic on the whoami path fails the request closed (502), is reported as the panic it was,
+// and the process keeps serving: singleflight alone would re-raise it where no server
+// recovers it. With an Observer, which sees the call end, the panic still goes on to the
+// shared call, rather than leaving the request without a session or an error.
 func TestPanickingTransportFailsClosed(t *testing.T) {
-	srv := orymfatest.NewServer(t)
-	token := srv.SignIn(srv.NewIdentity(), orymfatest.AAL2)
-	rt := &panicking{}
-	cfg := ory.NewConfiguration()
-	cfg.Servers = ory.ServerConfigurations{{URL: srv.URL}}
-	cfg.HTTPClient = &http.Client{Transport: rt}
-	var reported atomic.Int64
-	v := newVerifier(t, srv.URL, core.Config{APIClient: ory.NewAPIClient(cfg), OnError: func(_ context.Context, err error) {
-		if strings.Contains(err.Error(), "panic") {
-			reported.Add(1)
-		}
-	}})
-	g := core.MustGuard(core.RequireAAL2, core.WithVerifier(v))
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() {
-			if d := g.Check(ctx(t), apiRequest(token)); d.Outcome != core.Unavailable || d.Status != 502 {
-				t.Errorf("panicking transport: %v %d", d.Outcome, d.Status)
+	for name, obs := range map[string]core.Observer{"no observer": nil, "an observer": &buggyObserver{}} {
+		t.Run(name, func(t *testing.T) {
+			srv := orymfatest.NewServer(t)
+			token := srv.SignIn(srv.NewIdentity(), orymfatest.AAL2)
+			rt := &panicking{}
+			cfg := ory.NewConfiguration()
+			cfg.Servers = ory.ServerConfigurations{{URL: srv.URL}}
+			cfg.HTTPClient = &http.Client{Transport: rt}
+			var reported atomic.Int64
+			v := newVerifier(t, srv.URL, core.Config{APIClient: ory.NewAPIClient(cfg), Observer: obs, OnError: func(_ context.Context, err error) {
+				if strings.Contains(err.Error(), "(panic while asking Ory): instrumentation bug") {
+					reported.Add(1)
+				}
+			}})
+			g := core.MustGuard(core.RequireAAL2, core.WithVerifier(v))
+			var wg sync.WaitGroup
+			for range 20 {
+				wg.Go(func() {
+					if d := g.Check(ctx(t), apiRequest(token)); d.Outcome != core.Unavailable || d.Status != 502 {
+						t.Errorf("panicking transport: %v %d", d.Outcome, d.Status)
+					}
+				})
+			}
+			wg.Wait()
+			if n := reported.Load(); n == 0 || n != rt.calls.Load() {
+				t.Fatalf("%d panics reported for %d calls", n, rt.calls.Load())
 			}
 		})
-	}
-	wg.Wait()
-	if n := reported.Load(); n == 0 || n != rt.calls.Load() {
-		t.Fatalf("%d panics reported for %d calls", n, rt.calls.Load())
 	}
 }
 
